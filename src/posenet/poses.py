@@ -1,0 +1,84 @@
+"""Pose and Keypoint: what every decoder returns and every output format reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .keypoints import FLIP_PERMUTATION, PART_NAMES
+
+
+@dataclass(frozen=True)
+class Keypoint:
+    """One keypoint: TF.js part name, position (x, y) in pixels, score in [0, 1]."""
+
+    name: str
+    x: float
+    y: float
+    score: float
+
+
+@dataclass(frozen=True)
+class Pose:
+    """One person.
+
+    xy: float32[17, 2] keypoint positions (x, y) in pixels, POSENET.md §1 order.
+    scores: float32[17] keypoint scores in [0, 1].
+    score: pose score in [0, 1].
+    """
+
+    xy: np.ndarray
+    scores: np.ndarray
+    score: float
+
+    @classmethod
+    def from_yx(cls, yx: np.ndarray, scores: np.ndarray, score: float) -> Pose:
+        """Build from decoder output, which works in (y, x) like the heads."""
+        return cls(
+            np.ascontiguousarray(yx[:, ::-1], dtype=np.float32),
+            np.asarray(scores, dtype=np.float32),
+            float(score),
+        )
+
+    @property
+    def keypoints(self) -> list[Keypoint]:
+        return [
+            Keypoint(name, float(x), float(y), float(s))
+            for name, (x, y), s in zip(PART_NAMES, self.xy, self.scores, strict=True)
+        ]
+
+    def mapped(self, scale: tuple[float, float], shift: tuple[float, float]) -> Pose:
+        """Positions mapped as `xy * scale + shift` (per axis x, y); scores unchanged."""
+        xy = self.xy * np.asarray(scale, np.float32) + np.asarray(shift, np.float32)
+        return Pose(xy.astype(np.float32), self.scores, self.score)
+
+    def flipped(self, width: int) -> Pose:
+        """Mirror image in an image `width` pixels wide: x -> width - 1 - x, left <-> right."""
+        perm = list(FLIP_PERMUTATION)
+        xy = self.xy[perm].copy()
+        xy[:, 0] = width - 1 - xy[:, 0]
+        return Pose(xy, self.scores[perm].copy(), self.score)
+
+    def to_dict(self, digits: int = 2) -> dict[str, Any]:
+        """JSON-ready dict: score and 17 named keypoints with x, y, score."""
+        return {
+            "score": round(self.score, 4),
+            "keypoints": [
+                {
+                    "name": k.name,
+                    "x": round(k.x, digits),
+                    "y": round(k.y, digits),
+                    "score": round(k.score, 4),
+                }
+                for k in self.keypoints
+            ],
+        }
+
+    def to_coco(self, image_id: int, visible_threshold: float = 0.0) -> dict[str, Any]:
+        """COCO keypoint result: flat [x, y, v] * 17 with v = keypoint score."""
+        flat: list[float] = []
+        for (x, y), s in zip(self.xy, self.scores, strict=True):
+            flat += [float(x), float(y), float(s) if s >= visible_threshold else 0.0]
+        return {"image_id": image_id, "category_id": 1, "keypoints": flat, "score": self.score}

@@ -1,0 +1,196 @@
+"""LiteRT wrapper: runnable TFLite bytes + a uint8 image -> Heads.
+
+Maps whatever the model calls its outputs (Coral's BiasAdd/concat tensors,
+`float_heatmaps` / `float_short_offsets` / `float_mid_offsets`, TF.js-style
+`heatmap` / `offset_2` / `displacement_fwd_2` ...) onto the Heads layout by
+channel count and name, and dequantizes uint8/int8 outputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import PosenetError
+from .heads import Heads
+from .keypoints import NUM_EDGES, NUM_KEYPOINTS
+
+log = logging.getLogger(__name__)
+
+_STRIDES = (8, 16, 32)
+
+
+@dataclass(frozen=True)
+class _Output:
+    index: int
+    role: str  # heatmap | offsets | fwd | bwd | mid
+    scale: float
+    zero_point: int
+
+
+class Runtime:
+    """One LiteRT interpreter for one model at one input size.
+
+    model: TFLite bytes without custom ops (see tflite.flatbuffer.cut_posenet_decoder).
+    input_size: (height, width) to resize the model's input to, or None to keep it.
+    threads: CPU threads for LiteRT (None lets LiteRT choose).
+    """
+
+    def __init__(
+        self,
+        model: bytes,
+        input_size: tuple[int, int] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            self._interpreter = Interpreter(model_content=model, num_threads=threads)
+            inp = self._interpreter.get_input_details()
+            if len(inp) != 1 or len(inp[0]["shape"]) != 4 or inp[0]["shape"][3] != 3:
+                raise PosenetError("model: expected one [1, H, W, 3] image input")
+            if input_size is not None and tuple(inp[0]["shape"][1:3]) != tuple(input_size):
+                self._interpreter.resize_tensor_input(
+                    inp[0]["index"], [1, *input_size, 3], strict=False
+                )
+            self._interpreter.allocate_tensors()
+        except PosenetError:
+            raise
+        except (RuntimeError, ValueError) as exc:
+            raise PosenetError(f"model: LiteRT cannot run it: {_first_line(exc)}") from None
+        detail = self._interpreter.get_input_details()[0]
+        self._input_index = detail["index"]
+        self._input_dtype = detail["dtype"]
+        self._input_quant = detail["quantization"]
+        self.input_size: tuple[int, int] = (int(detail["shape"][1]), int(detail["shape"][2]))
+        self._outputs = _map_outputs(self._interpreter.get_output_details())
+        shape = self._interpreter.get_output_details()[0]["shape"]
+        self.grid_size: tuple[int, int] = (int(shape[1]), int(shape[2]))
+        self.output_stride: int = _infer_stride(self.input_size, self.grid_size)
+        self._scale_input = self._input_converter()
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        return np.dtype(self._input_dtype)
+
+    def _input_converter(self):
+        """How uint8 pixels become this model's input tensor.
+
+        Float models take x / 127.5 - 1 (TF.js). Quantized models get the same
+        real values quantized with the input's own scale and zero point; for the
+        Coral models (scale 1/128, zero point 128) that is the raw pixels.
+        """
+        dtype = np.dtype(self._input_dtype)
+        if dtype == np.float32:
+            return lambda image: image.astype(np.float32) * np.float32(1 / 127.5) - np.float32(1)
+        scale, zero = self._input_quant
+        if dtype == np.uint8 and math.isclose(scale, 1 / 128) and zero == 128:
+            return lambda image: image
+        if dtype not in (np.uint8, np.int8) or not scale:
+            raise PosenetError(f"model: unsupported input type {dtype}")
+        info = np.iinfo(dtype)
+
+        def quantize(image: np.ndarray) -> np.ndarray:
+            real = image.astype(np.float32) / 127.5 - 1.0
+            return np.clip(np.round(real / scale + zero), info.min, info.max).astype(dtype)
+
+        return quantize
+
+    def invoke(self, image: np.ndarray) -> None:
+        """Run the network on a uint8[H, W, 3] image of exactly the input size."""
+        if image.shape != (*self.input_size, 3):
+            raise PosenetError(f"input image is {image.shape}, model wants {(*self.input_size, 3)}")
+        self._interpreter.set_tensor(self._input_index, self._scale_input(image)[np.newaxis])
+        self._interpreter.invoke()
+
+    def heads(self) -> Heads:
+        """The outputs of the last invoke() as Heads."""
+        found: dict[str, np.ndarray] = {}
+        for out in self._outputs:
+            array = self._interpreter.get_tensor(out.index)[0]
+            if out.scale:
+                array = (array.astype(np.float32) - np.float32(out.zero_point)) * np.float32(
+                    out.scale
+                )
+            else:
+                array = array.astype(np.float32, copy=False)
+            if out.role == "mid":
+                found["fwd"], found["bwd"] = (
+                    array[..., : 2 * NUM_EDGES],
+                    array[..., 2 * NUM_EDGES :],
+                )
+            else:
+                found[out.role] = array
+        return Heads(
+            heatmap=found["heatmap"],
+            offsets=found["offsets"],
+            displacements_fwd=found["fwd"],
+            displacements_bwd=found["bwd"],
+            output_stride=self.output_stride,
+            input_size=self.input_size,
+        )
+
+    def run(self, image: np.ndarray) -> Heads:
+        """invoke() then heads()."""
+        self.invoke(image)
+        return self.heads()
+
+
+def _map_outputs(details: list[dict]) -> list[_Output]:
+    """Assign each output tensor a Heads role by its channel count and name."""
+    roles: dict[str, _Output] = {}
+    for d in details:
+        name = d["name"].lower()
+        channels = int(d["shape"][-1]) if len(d["shape"]) == 4 else -1
+        if channels == NUM_KEYPOINTS and "segment" not in name:
+            role = "heatmap"
+        elif channels == 2 * NUM_KEYPOINTS and "long" not in name:
+            role = "offsets"
+        elif channels == 4 * NUM_EDGES:
+            role = "mid"
+        elif channels == 2 * NUM_EDGES and "fwd" in name:
+            role = "fwd"
+        elif channels == 2 * NUM_EDGES and "bwd" in name:
+            role = "bwd"
+        else:
+            log.debug("ignoring model output %s %s", d["name"], d["shape"])
+            continue
+        if role in roles:
+            raise PosenetError(f"model: two outputs look like the {role} head")
+        scale, zero = d["quantization"]
+        roles[role] = _Output(
+            index=d["index"],
+            role=role,
+            scale=float(scale) if np.dtype(d["dtype"]) != np.float32 else 0.0,
+            zero_point=int(zero),
+        )
+    if "mid" in roles:
+        roles.pop("fwd", None)
+        roles.pop("bwd", None)
+    missing = [r for r in ("heatmap", "offsets") if r not in roles]
+    if "mid" not in roles and not {"fwd", "bwd"} <= roles.keys():
+        missing.append("displacements")
+    if missing:
+        names = ", ".join(f"{d['name']}{list(d['shape'])}" for d in details)
+        raise PosenetError(
+            f"model: not a PoseNet model (no {' / '.join(missing)} output among {names})"
+        )
+    return list(roles.values())
+
+
+def _infer_stride(input_size: tuple[int, int], grid_size: tuple[int, int]) -> int:
+    """The output stride whose SAME-padded grid matches the output shape."""
+    for stride in _STRIDES:
+        if all(math.ceil(n / stride) == g for n, g in zip(input_size, grid_size, strict=True)):
+            return stride
+    raise PosenetError(
+        f"model: output grid {grid_size} does not match input {input_size} at stride 8, 16 or 32"
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

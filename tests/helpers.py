@@ -1,0 +1,48 @@
+"""Helpers for tests: Coral heads of test_couple, reference CSV rows."""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from posenet.heads import Heads
+from posenet.keypoints import COCO_NAMES
+from posenet.runtime import Runtime
+from posenet.tflite.flatbuffer import cut_posenet_decoder, read_model, write_model
+
+from .conftest import IMAGES, REFERENCE, coral_model
+
+
+@cache
+def coral_heads(size: str) -> tuple[Heads, dict]:
+    """Heads of test_couple through a Coral model, fed as Coral's reference was
+    (PIL NEAREST stretch to the input size), and the model's decoder options."""
+    cut, options = cut_posenet_decoder(read_model(coral_model(size).read_bytes()))
+    runtime = Runtime(write_model(cut), threads=1)
+    h, w = runtime.input_size
+    image = Image.open(IMAGES / "test_couple.jpg").convert("RGB").resize((w, h), Image.NEAREST)
+    return runtime.run(np.asarray(image)), options
+
+
+def coral_reference(size: str) -> list[dict]:
+    """Coral's reference poses: [{score, xy[17,2], scores[17]}] in model-input pixels."""
+    path = REFERENCE / "coral" / f"posenet_mobilenet_v1_075_{size}_quant_decoder_reference.csv"
+    poses: dict[int, dict] = {}
+    with Path(path).open() as f:
+        for row in csv.DictReader(f):
+            pose = poses.setdefault(
+                int(row["pose_id"]),
+                {
+                    "score": float(row["pose_score"]),
+                    "xy": np.zeros((17, 2)),
+                    "scores": np.zeros(17),
+                },
+            )
+            k = COCO_NAMES.index(row["keypoint_label"].lower())
+            pose["xy"][k] = float(row["keypoint_x"]), float(row["keypoint_y"])
+            pose["scores"][k] = float(row["keypoint_score"])
+    return [poses[i] for i in sorted(poses)]
