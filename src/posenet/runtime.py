@@ -8,8 +8,11 @@ channel count and name, and dequantizes uint8/int8 outputs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
+import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,20 +50,22 @@ class Runtime:
     ) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        try:
-            self._interpreter = Interpreter(model_content=model, num_threads=threads)
-            inp = self._interpreter.get_input_details()
-            if len(inp) != 1 or len(inp[0]["shape"]) != 4 or inp[0]["shape"][3] != 3:
-                raise PosenetError("model: expected one [1, H, W, 3] image input")
-            if input_size is not None and tuple(inp[0]["shape"][1:3]) != tuple(input_size):
-                self._interpreter.resize_tensor_input(
-                    inp[0]["index"], [1, *input_size, 3], strict=False
-                )
-            self._interpreter.allocate_tensors()
-        except PosenetError:
-            raise
-        except (RuntimeError, ValueError) as exc:
-            raise PosenetError(f"model: LiteRT cannot run it: {_first_line(exc)}") from None
+        with _captured_stderr() as native_log:
+            try:
+                self._interpreter = Interpreter(model_content=model, num_threads=threads)
+                inp = self._interpreter.get_input_details()
+                if len(inp) != 1 or len(inp[0]["shape"]) != 4 or inp[0]["shape"][3] != 3:
+                    raise PosenetError("model: expected one [1, H, W, 3] image input")
+                if input_size is not None and tuple(inp[0]["shape"][1:3]) != tuple(input_size):
+                    self._interpreter.resize_tensor_input(
+                        inp[0]["index"], [1, *input_size, 3], strict=False
+                    )
+                self._interpreter.allocate_tensors()
+            except PosenetError:
+                raise
+            except (RuntimeError, ValueError) as exc:
+                detail = _first_line(exc) or native_log()
+                raise PosenetError(f"model: LiteRT cannot run it: {detail}") from None
         detail = self._interpreter.get_input_details()[0]
         self._input_index = detail["index"]
         self._input_dtype = detail["dtype"]
@@ -194,3 +199,30 @@ def _infer_stride(input_size: tuple[int, int], grid_size: tuple[int, int]) -> in
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _captured_stderr():
+    """Hold back what LiteRT's C++ code prints to fd 2 (its INFO banner, its errors).
+
+    Yields a function returning the last captured line, so failures can quote it.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr (embedded interpreters): nothing to capture
+        yield lambda: ""
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lambda: _last_line(sink)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _last_line(sink) -> str:
+    sink.flush()
+    sink.seek(0)
+    lines = [ln for ln in sink.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else ""

@@ -1,0 +1,140 @@
+"""Image -> poses in original-image pixels: fit, run, decode, map back.
+
+The estimator holds one runtime and one decoder configuration, so a folder or
+a video pays model loading once. It records where the time of the last call
+went (preprocess, invoke, decode) because this is a performance project.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from . import decode as decoders
+from .errors import PosenetError
+from .heads import Heads
+from .image import as_rgb, fit, load_image
+from .model import LoadedModel, load
+from .poses import Pose
+from .runtime import Runtime
+
+ImageLike = str | Path | Image.Image | np.ndarray
+
+
+@dataclass
+class Timings:
+    """Seconds spent in each stage of the last estimate() call."""
+
+    preprocess: float = 0.0
+    invoke: float = 0.0
+    decode: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.preprocess + self.invoke + self.decode
+
+
+@dataclass(frozen=True)
+class Result:
+    """Poses of one image, with the image's size and what produced them."""
+
+    poses: list[Pose]
+    width: int
+    height: int
+    model: str
+    decoder: str
+    input_size: tuple[int, int]
+    heads: Heads | None = field(default=None, repr=False)
+
+    def to_dict(self, image: str | None = None) -> dict[str, Any]:
+        """The JSON form: image, width, height, model, poses (x, y in image pixels)."""
+        return {
+            "image": image,
+            "width": self.width,
+            "height": self.height,
+            "model": self.model,
+            "poses": [pose.to_dict() for pose in self.poses],
+        }
+
+
+class Estimator:
+    """A PoseNet model, a decoder and an image fit, ready to estimate poses.
+
+    model: registry name or model file path (default: the store's default model).
+    decoder: `coral`, `tfjs` or `single`; decoder options go in `decoder_options`.
+        For `coral`, options embedded in the model file are the defaults.
+    size: network input (height, width); default the model's own.
+    fit: `pad` (keep aspect ratio) or `stretch`; resample: `bilinear` or `nearest`.
+    flip_horizontal: mirror the results (x -> width - 1 - x, left <-> right), as TF.js.
+    threads: LiteRT CPU threads (None: LiteRT's choice).
+    """
+
+    def __init__(
+        self,
+        model: str | Path | LoadedModel | None = None,
+        *,
+        decoder: str = decoders.DEFAULT_DECODER,
+        decoder_options: dict[str, Any] | None = None,
+        size: tuple[int, int] | None = None,
+        fit: str = "pad",
+        resample: str = "bilinear",
+        flip_horizontal: bool = False,
+        threads: int | None = None,
+    ) -> None:
+        self.model = model if isinstance(model, LoadedModel) else load(model)
+        self.decoder = decoder
+        self.options = self._decoder_options(decoder, decoder_options or {})
+        self.fit_mode = fit
+        self.resample = resample
+        self.flip_horizontal = flip_horizontal
+        self.runtime = Runtime(self.model.tflite, input_size=size, threads=threads)
+        self.timings = Timings()
+
+    def _decoder_options(self, decoder: str, given: dict[str, Any]) -> dict[str, Any]:
+        defaults = decoders.decoder_defaults(decoder)
+        embedded = self.model.decoder_options if decoder == "coral" else {}
+        options = {k: v for k, v in embedded.items() if k in defaults}
+        options.update(decoders.check_options(decoder, given))
+        return options
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.runtime.input_size
+
+    def estimate(self, image: ImageLike, keep_heads: bool = False) -> Result:
+        """Poses for one image (path, PIL image or uint8[H, W, 3] array)."""
+        pixels = load_image(image) if isinstance(image, str | Path) else as_rgb(image)
+        height, width = pixels.shape[:2]
+        start = time.perf_counter()
+        fitted = fit(pixels, self.input_size, self.fit_mode, self.resample)
+        fitted_at = time.perf_counter()
+        heads = self.runtime.run(fitted.pixels)
+        ran_at = time.perf_counter()
+        poses = decoders.decode(heads, self.decoder, **self.options)
+        poses = [pose.mapped(fitted.scale, fitted.shift) for pose in poses]
+        if self.flip_horizontal:
+            poses = [pose.flipped(width) for pose in poses]
+        done_at = time.perf_counter()
+        self.timings = Timings(fitted_at - start, ran_at - fitted_at, done_at - ran_at)
+        return Result(
+            poses=poses,
+            width=width,
+            height=height,
+            model=self.model.name,
+            decoder=self.decoder,
+            input_size=self.input_size,
+            heads=heads if keep_heads else None,
+        )
+
+
+def estimate(image: ImageLike, model: str | Path | None = None, **kwargs: Any) -> Result:
+    """One-shot convenience: build an Estimator and run it on one image."""
+    return Estimator(model, **kwargs).estimate(image)
+
+
+__all__ = ["Estimator", "PosenetError", "Result", "Timings", "estimate"]
