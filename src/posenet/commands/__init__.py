@@ -1,0 +1,1 @@
+"""One module per `posenet` sub-command; each has register(subparsers)."""

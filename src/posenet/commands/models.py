@@ -1,0 +1,69 @@
+"""`posenet models`: list, download and locate the named models of the store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import store
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    models = commands.add_parser("models", help="list, download or locate named models")
+    verbs = models.add_subparsers(dest="verb", required=True, parser_class=type(models))
+    verbs.add_parser("list", help="the known models and whether they are cached").set_defaults(
+        run=_models_list
+    )
+    pull = verbs.add_parser("pull", help="download models into the cache (default: the default)")
+    pull.add_argument("names", nargs="*", metavar="NAME")
+    pull.add_argument("--all", action="store_true", help="every model in the registry")
+    pull.set_defaults(run=_models_pull)
+    where = verbs.add_parser("path", help="print the local path of a model, fetching it if needed")
+    where.add_argument("name", metavar="NAME")
+    where.set_defaults(run=_models_path)
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    rows = [("name", "format", "input", "cached", "description")]
+    for spec in store.REGISTRY:
+        size = f"{spec.input_size[0]}x{spec.input_size[1]}" if spec.input_size else "any"
+        name = spec.name + (" *" if spec.name == store.DEFAULT_MODEL else "")
+        cached = "yes" if store.is_cached(spec) else "no"
+        rows.append((name, spec.format, size, cached, spec.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    print(f"\n* default model. Cache: {store.home() / 'models'}")
+    return 0
+
+
+def _models_pull(args: argparse.Namespace) -> int:
+    names = [s.name for s in store.REGISTRY] if args.all else args.names or [store.DEFAULT_MODEL]
+    specs = [store.spec(n) for n in names]
+    for spec in specs:
+        paths = store.pull(spec, _progress_bar(spec.name))
+        print(f"{spec.name}: {paths[0]}")
+    return 0
+
+
+def _models_path(args: argparse.Namespace) -> int:
+    print(store.path(args.name, _progress_bar(args.name)))
+    return 0
+
+
+def _progress_bar(label: str):
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total:
+            filled = int(30 * done / total)
+            bar = "#" * filled + "." * (30 - filled)
+            sys.stderr.write(f"\r{label} [{bar}] {done >> 10} / {total >> 10} KB")
+        else:
+            sys.stderr.write(f"\r{label} {done >> 10} KB")
+        if total and done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
