@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .decode._jit import kernel
 from .errors import PosenetError
 
 #: Largest image accepted, in pixels (a 12k x 8k photo fits; 30000 x 30000 does not).
@@ -20,7 +21,11 @@ MAX_PIXELS = 100_000_000
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 
 FITS = ("pad", "stretch")
-RESAMPLES = {"bilinear": Image.Resampling.BILINEAR, "nearest": Image.Resampling.NEAREST}
+#: How pixels are resampled: `bilinear` is TF.js's tf.image.resizeBilinear (no
+#: antialiasing, align_corners false), computed per output pixel so its cost does
+#: not grow with the photo; `nearest` is PIL's, as Coral's reference used;
+#: `antialias` is PIL's filtered bilinear, best quality, slowest on big photos.
+RESAMPLES = ("bilinear", "nearest", "antialias")
 
 
 @dataclass(frozen=True)
@@ -117,27 +122,41 @@ def fit(
 def _resize(image: np.ndarray, size: tuple[int, int], resample: str) -> np.ndarray:
     if (image.shape[1], image.shape[0]) == size:
         return image
-    return np.asarray(Image.fromarray(image).resize(size, RESAMPLES[resample]))
+    if resample == "bilinear":
+        out = np.empty((size[1], size[0], 3), np.uint8)
+        _resize_bilinear(np.ascontiguousarray(image), out)
+        return out
+    method = Image.Resampling.NEAREST if resample == "nearest" else Image.Resampling.BILINEAR
+    return np.asarray(Image.fromarray(image).resize(size, method))
 
 
-def find_images(paths: list[str | Path]) -> list[Path]:
-    """Expand files and folders into a sorted list of image files.
+@kernel
+def _resize_bilinear(image: np.ndarray, out: np.ndarray) -> None:
+    """tf.image.resizeBilinear(alignCorners=false, halfPixelCenters=false), rounded to uint8.
 
-    Folders contribute the image files directly inside them; a folder without
-    images and a missing path are errors.
+    Output pixel (y, x) samples the source at (y * in_h / out_h, x * in_w / out_w).
     """
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            images = sorted(
-                p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-            )
-            if not images:
-                raise PosenetError(f"{path}: folder contains no images")
-            found.extend(images)
-        elif path.exists():
-            found.append(path)
-        else:
-            raise PosenetError(f"{path}: no such file or folder")
-    return found
+    in_h, in_w = image.shape[0], image.shape[1]
+    out_h, out_w = out.shape[0], out.shape[1]
+    x0s = np.empty(out_w, np.int64)
+    x1s = np.empty(out_w, np.int64)
+    dxs = np.empty(out_w, np.float32)
+    for x in range(out_w):
+        sx = x * (in_w / out_w)
+        x0s[x] = int(sx)
+        x1s[x] = min(x0s[x] + 1, in_w - 1)
+        dxs[x] = sx - x0s[x]
+    for y in range(out_h):
+        sy = y * (in_h / out_h)
+        y0 = int(sy)
+        y1 = min(y0 + 1, in_h - 1)
+        dy = np.float32(sy - y0)
+        row0, row1, target = image[y0], image[y1], out[y]
+        for x in range(out_w):
+            x0, x1, dx = x0s[x], x1s[x], dxs[x]
+            for c in range(3):
+                a = np.float32(row0[x0, c])
+                b = np.float32(row1[x0, c])
+                top = a + (np.float32(row0[x1, c]) - a) * dx
+                bottom = b + (np.float32(row1[x1, c]) - b) * dx
+                target[x, c] = np.uint8(top + (bottom - top) * dy + np.float32(0.5))

@@ -32,7 +32,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--decoder", choices=DECODERS, default="coral", help="default: coral")
     parser.add_argument("--fit", choices=FITS, default="pad", help="default: pad")
-    parser.add_argument("--resample", choices=tuple(RESAMPLES), default="bilinear")
+    parser.add_argument("--resample", choices=RESAMPLES, default="bilinear")
     parser.add_argument("--max-poses", type=int, metavar="N", help="max_detections")
     parser.add_argument("--min-score", type=float, metavar="S", help="score_threshold")
     parser.add_argument("--nms-radius", type=float, metavar="PX", help="nms_radius")
