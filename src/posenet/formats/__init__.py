@@ -1,0 +1,80 @@
+"""Readers: every published PoseNet form -> one Network.
+
+`detect_format(path)` names the format of a file or folder, `read_network(path)`
+reads it. Each format lives in its own module, imported only when used (the
+GraphDef reader needs the optional tensorboardX). FORMATS is the one table of
+what is understood; error messages and docs read it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import PosenetError
+from ..network import Network
+
+__all__ = ["FORMATS", "Format", "detect_format", "read_network"]
+
+
+@dataclass(frozen=True)
+class Format:
+    """A model format: what it looks like and which function reads it."""
+
+    description: str
+    module: str
+    reader: str
+
+
+FORMATS: dict[str, Format] = {
+    "tfjs-graph": Format(
+        "TF.js graph model: model.json (modelTopology + weightsManifest) and its .bin shards",
+        "tfjs_graph",
+        "read_tfjs_graph",
+    ),
+}
+
+
+def detect_format(path: str | Path) -> str:
+    """The FORMATS key for a model file or folder; PosenetError if none fits."""
+    path = Path(path)
+    if path.is_dir():
+        if any(_json_kind(p) == "tfjs-graph" for p in sorted(path.glob("*.json"))):
+            return "tfjs-graph"
+        raise PosenetError(f"{path}: folder holds no PoseNet model ({_expected()})")
+    if not path.is_file():
+        raise PosenetError(f"{path}: no such file or folder")
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise PosenetError(f"{path}: cannot read it ({exc.strerror})") from None
+    if path.suffix.lower() == ".json" or head.lstrip()[:1] == b"{":
+        kind = _json_kind(path)
+        if kind:
+            return kind
+    raise PosenetError(f"{path}: not a PoseNet model file ({_expected()})")
+
+
+def read_network(path: str | Path) -> Network:
+    """Read any supported PoseNet model into a Network (see FORMATS)."""
+    fmt = FORMATS[detect_format(path)]
+    module = importlib.import_module(f"{__name__}.{fmt.module}")
+    return getattr(module, fmt.reader)(Path(path))
+
+
+def _json_kind(path: Path) -> str | None:
+    """'tfjs-graph' for a model.json, None for anything else."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if isinstance(data, dict) and "modelTopology" in data:
+        return "tfjs-graph"
+    return None
+
+
+def _expected() -> str:
+    return "expected " + "; ".join(f.description for f in FORMATS.values())

@@ -1,0 +1,354 @@
+"""Network: one plain description of a PoseNet body and its four heads.
+
+Every reader in `posenet.formats` produces a Network and the TFLite builder
+consumes one, so a model published as TF.js JSON, a 1.x checkpoint, a frozen
+GraphDef or a (quantized) TFLite file becomes the same data: per layer its kind,
+kernel, stride, dilation, activation and float32 weights. Changing the input
+size or the output stride means building again from the Network, never
+patching a model file (ARCHITECTURE.md).
+
+Weight layout, one for every layer (TensorFlow's own, so that TF sources need no
+transposing):
+
+- conv / pointwise / head: float32[kh, kw, in, out]  (HWIO)
+- depthwise:               float32[kh, kw, channels, 1] (HWCM, multiplier 1)
+- bias:                    float32[out]
+
+Channel counts are read from the weights, never stored twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import PosenetError
+from .keypoints import NUM_EDGES, NUM_KEYPOINTS
+
+__all__ = [
+    "ACTIVATIONS",
+    "HEAD_CHANNELS",
+    "HEAD_NAMES",
+    "LAYER_KINDS",
+    "MOBILENET_V1_LAYERS",
+    "OUTPUT_STRIDES",
+    "Layer",
+    "Network",
+    "atrous_geometry",
+    "heads_from",
+    "mobilenet_v1_body",
+    "with_output_stride",
+]
+
+#: Output strides a PoseNet model can be built for (POSENET.md §2).
+OUTPUT_STRIDES: tuple[int, ...] = (8, 16, 32)
+
+#: Layer kinds; "head" is a 1x1 conv without activation on the last body layer.
+LAYER_KINDS: tuple[str, ...] = ("conv", "depthwise", "pointwise", "head")
+
+#: Activations a layer can end in.
+ACTIVATIONS: tuple[str, ...] = ("relu6", "none")
+
+#: The four PoseNet heads, in this order, and their channel counts.
+HEAD_NAMES: tuple[str, ...] = ("heatmap", "offsets", "displacement_fwd", "displacement_bwd")
+HEAD_CHANNELS: dict[str, int] = {
+    "heatmap": NUM_KEYPOINTS,
+    "offsets": 2 * NUM_KEYPOINTS,
+    "displacement_fwd": 2 * NUM_EDGES,
+    "displacement_bwd": 2 * NUM_EDGES,
+}
+
+#: Nominal stride of each of MobileNetV1's 13 depthwise-separable blocks.
+_BLOCK_STRIDES: tuple[int, ...] = (1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1)
+
+#: MobileNetV1 body as (TF variable scope, kind, nominal stride): the 3x3 conv,
+#: then per block a 3x3 depthwise and a 1x1 pointwise conv.
+MOBILENET_V1_LAYERS: tuple[tuple[str, str, int], ...] = (
+    ("Conv2d_0", "conv", 2),
+    *(
+        layer
+        for block, stride in enumerate(_BLOCK_STRIDES, start=1)
+        for layer in (
+            (f"Conv2d_{block}_depthwise", "depthwise", stride),
+            (f"Conv2d_{block}_pointwise", "pointwise", 1),
+        )
+    ),
+)
+
+
+def _frozen(array: np.ndarray, what: str) -> np.ndarray:
+    """A read-only float32 view (or copy) of array; the caller's array is untouched."""
+    try:
+        out = np.asarray(array, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise PosenetError(f"network: {what} is not a numeric array") from None
+    out = out.view()
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """One convolution of the network.
+
+    name: the TF variable scope ("Conv2d_3_depthwise", "heatmap", ...), for messages.
+    kind: one of LAYER_KINDS.
+    weights: float32, layout in the module docstring.
+    bias: float32[out].
+    stride, dilation: what the builder uses (equal in both spatial directions).
+    activation: "relu6" or "none".
+    nominal_stride: MobileNetV1's stride for this layer; the atrous rule walks these.
+    """
+
+    name: str
+    kind: str
+    weights: np.ndarray
+    bias: np.ndarray
+    stride: int = 1
+    dilation: int = 1
+    activation: str = "relu6"
+    nominal_stride: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", _frozen(self.weights, f"{self.name} weights"))
+        object.__setattr__(self, "bias", _frozen(self.bias, f"{self.name} bias"))
+        where = f"network: layer {self.name}"
+        if self.kind not in LAYER_KINDS:
+            raise PosenetError(f"{where}: kind {self.kind!r} is not one of {LAYER_KINDS}")
+        if self.activation not in ACTIVATIONS:
+            raise PosenetError(f"{where}: activation {self.activation!r} not in {ACTIVATIONS}")
+        if self.weights.ndim != 4:
+            raise PosenetError(f"{where}: weights must be 4-D, got shape {self.weights.shape}")
+        kh, kw, _, multiplier = self.weights.shape
+        if self.kind == "depthwise" and multiplier != 1:
+            raise PosenetError(f"{where}: depthwise weights must be [kh, kw, C, 1]")
+        if self.kind in ("pointwise", "head") and (kh, kw) != (1, 1):
+            raise PosenetError(f"{where}: a {self.kind} layer must be 1x1, got {kh}x{kw}")
+        if self.bias.shape != (self.out_channels,):
+            raise PosenetError(
+                f"{where}: bias has shape {self.bias.shape}, expected ({self.out_channels},)"
+            )
+        if not (np.isfinite(self.weights).all() and np.isfinite(self.bias).all()):
+            raise PosenetError(f"{where}: weights contain NaN or Inf")
+        for field, value, allowed in (
+            ("stride", self.stride, (1, 2)),
+            ("nominal_stride", self.nominal_stride, (1, 2)),
+        ):
+            if value not in allowed:
+                raise PosenetError(f"{where}: {field} {value} not in {allowed}")
+        if self.stride not in (1, self.nominal_stride):
+            raise PosenetError(
+                f"{where}: stride {self.stride} is neither 1 nor the nominal {self.nominal_stride}"
+            )
+        if not (isinstance(self.dilation, int) and self.dilation >= 1):
+            raise PosenetError(f"{where}: dilation must be a positive int, got {self.dilation}")
+
+    @property
+    def kernel(self) -> tuple[int, int]:
+        """(kh, kw)."""
+        return int(self.weights.shape[0]), int(self.weights.shape[1])
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.weights.shape[2])
+
+    @property
+    def out_channels(self) -> int:
+        """Output channels; a depthwise layer keeps its input channels."""
+        if self.kind == "depthwise":
+            return int(self.weights.shape[2])
+        return int(self.weights.shape[3])
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A PoseNet: MobileNetV1-style body + the four heads, as plain data.
+
+    name: short identifier ("posenet-mobilenet-float-075").
+    body: the conv, then depthwise/pointwise pairs, in order.
+    heads: four 1x1 "head" layers in HEAD_NAMES order; the heatmap head gives
+        logits (a source that ends in a sigmoid has it dropped by its reader).
+    native_output_stride: the output stride of the source as published.
+    description: one line about where it came from.
+    input_range: the pixel range the first layer expects; every PoseNet
+        source published uses (-1, 1), i.e. x / 127.5 - 1.
+    """
+
+    name: str
+    body: tuple[Layer, ...]
+    heads: tuple[Layer, ...]
+    native_output_stride: int
+    description: str = ""
+    input_range: tuple[float, float] = (-1.0, 1.0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "body", tuple(self.body))
+        object.__setattr__(self, "heads", tuple(self.heads))
+        object.__setattr__(self, "input_range", tuple(float(v) for v in self.input_range))
+        where = f"network {self.name}"
+        if not self.body or self.body[0].kind != "conv":
+            raise PosenetError(f"{where}: the body must start with a conv layer")
+        if self.body[0].in_channels != 3:
+            raise PosenetError(
+                f"{where}: the first layer takes {self.body[0].in_channels} channels, not RGB"
+            )
+        for prev, layer in zip(self.body, self.body[1:], strict=False):
+            if layer.kind == "head":
+                raise PosenetError(f"{where}: head layer {layer.name} inside the body")
+            if layer.in_channels != prev.out_channels:
+                raise PosenetError(
+                    f"{where}: {layer.name} takes {layer.in_channels} channels but "
+                    f"{prev.name} gives {prev.out_channels}"
+                )
+        names = tuple(h.name for h in self.heads)
+        if names != HEAD_NAMES:
+            raise PosenetError(f"{where}: heads must be {HEAD_NAMES}, got {names}")
+        last = self.body[-1].out_channels
+        for head in self.heads:
+            if head.kind != "head" or head.activation != "none" or head.stride != 1:
+                raise PosenetError(f"{where}: {head.name} must be a 1x1 head without activation")
+            if head.in_channels != last:
+                raise PosenetError(
+                    f"{where}: head {head.name} takes {head.in_channels} channels, "
+                    f"the body gives {last}"
+                )
+            if head.out_channels != HEAD_CHANNELS[head.name]:
+                raise PosenetError(
+                    f"{where}: head {head.name} has {head.out_channels} channels, "
+                    f"expected {HEAD_CHANNELS[head.name]}"
+                )
+        if self.native_output_stride not in OUTPUT_STRIDES:
+            raise PosenetError(
+                f"{where}: native output stride {self.native_output_stride} not in {OUTPUT_STRIDES}"
+            )
+
+    @property
+    def output_stride(self) -> int:
+        """The output stride the layers as stored give: the product of their strides."""
+        return int(np.prod([layer.stride for layer in self.body]))
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """Body then heads."""
+        return self.body + self.heads
+
+    def head(self, name: str) -> Layer:
+        """The head called name (one of HEAD_NAMES)."""
+        return self.heads[HEAD_NAMES.index(name)]
+
+    def summary(self) -> str:
+        """One line: name, channel widths, stride."""
+        widths = sorted({layer.out_channels for layer in self.body})
+        return (
+            f"{self.name}: {len(self.body)} body layers, channels {widths[0]}..{widths[-1]}, "
+            f"output stride {self.output_stride} (native {self.native_output_stride})"
+        )
+
+
+def atrous_geometry(
+    nominal_strides: Sequence[int], output_stride: int
+) -> tuple[tuple[int, int], ...]:
+    """(stride, dilation) per layer for an output stride: POSENET.md §2's atrous rule.
+
+    Walk the layers with current = 1, rate = 1: while current < output_stride a
+    layer keeps its nominal stride and current *= stride; once current ==
+    output_stride every later layer gets stride 1 and dilation rate, and then
+    rate *= its nominal stride. Raises PosenetError when the nominal strides can
+    never reach output_stride or output_stride is not in OUTPUT_STRIDES.
+    """
+    if output_stride not in OUTPUT_STRIDES:
+        raise PosenetError(f"output stride {output_stride} is not one of {OUTPUT_STRIDES}")
+    current, rate = 1, 1
+    geometry = []
+    for stride in nominal_strides:
+        if current == output_stride:
+            geometry.append((1, rate))
+            rate *= stride
+        else:
+            geometry.append((stride, 1))
+            current *= stride
+    if current != output_stride:
+        raise PosenetError(
+            f"output stride {output_stride} is out of reach: the body's strides reach {current}"
+        )
+    return tuple(geometry)
+
+
+def with_output_stride(network: Network, output_stride: int) -> Network:
+    """The network re-targeted to output_stride by the atrous rule.
+
+    Asking for the stride the layers already give returns the network
+    unchanged, so a source's own strides and dilations are kept at its native
+    stride (the published stride-16 graphs have no dilation in block 13 where
+    the rule would put 2; tests/test_build.py pins this). Any other stride is
+    computed from the nominal strides. 1x1 layers get dilation 1 (it has no
+    effect on them). Raises PosenetError for a stride the body cannot reach.
+    """
+    if output_stride == network.output_stride and output_stride in OUTPUT_STRIDES:
+        return network
+    geometry = atrous_geometry([layer.nominal_stride for layer in network.body], output_stride)
+    body = tuple(
+        dataclasses.replace(
+            layer, stride=stride, dilation=dilation if layer.kernel != (1, 1) else 1
+        )
+        for layer, (stride, dilation) in zip(network.body, geometry, strict=True)
+    )
+    return dataclasses.replace(network, body=body)
+
+
+def mobilenet_v1_body(
+    weights: Sequence[tuple[np.ndarray, np.ndarray]],
+    geometry: Sequence[tuple[int, int]] | None = None,
+    activations: Sequence[str] | None = None,
+    source: str = "model",
+) -> tuple[Layer, ...]:
+    """The 27 body layers of a MobileNetV1 PoseNet from (weights, bias) pairs in order.
+
+    weights: per layer (HWIO or HWCM weights, bias), in MOBILENET_V1_LAYERS order.
+    geometry: (stride, dilation) per layer as the source has it; None for a
+        source without a graph (a checkpoint), which gets the nominal strides.
+    activations: per layer, default all "relu6".
+    Readers use this so that layer names, kinds and nominal strides come from
+    one table; a body of another length raises PosenetError naming source.
+    """
+    if len(weights) != len(MOBILENET_V1_LAYERS):
+        raise PosenetError(
+            f"{source}: expected a MobileNetV1 body of {len(MOBILENET_V1_LAYERS)} conv layers, "
+            f"found {len(weights)}"
+        )
+    if geometry is None:
+        geometry = [(stride, 1) for _, _, stride in MOBILENET_V1_LAYERS]
+    if activations is None:
+        activations = ["relu6"] * len(MOBILENET_V1_LAYERS)
+    return tuple(
+        Layer(
+            name=name,
+            kind=kind,
+            weights=w,
+            bias=b,
+            stride=int(stride),
+            dilation=int(dilation),
+            activation=activation,
+            nominal_stride=nominal,
+        )
+        for (name, kind, nominal), (w, b), (stride, dilation), activation in zip(
+            MOBILENET_V1_LAYERS, weights, geometry, activations, strict=True
+        )
+    )
+
+
+def heads_from(
+    weights: dict[str, tuple[np.ndarray, np.ndarray]], source: str = "model"
+) -> tuple[Layer, ...]:
+    """The four head layers from {head name: (HWIO weights, bias)}; missing ones raise."""
+    missing = [name for name in HEAD_NAMES if name not in weights]
+    if missing:
+        raise PosenetError(f"{source}: no {', '.join(missing)} head found")
+    return tuple(
+        Layer(name=name, kind="head", weights=w, bias=b, activation="none")
+        for name in HEAD_NAMES
+        for w, b in [weights[name]]
+    )
