@@ -1,0 +1,113 @@
+"""Single-pose decoding (tfjs-models/posenet 2.x `decodeSinglePose`)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..heads import Heads
+from ..poses import Pose
+from ._jit import kernel
+
+__all__ = ["decode_single"]
+
+
+def decode_single(heads: Heads) -> list[Pose]:
+    """Decode exactly one pose the way TF.js PoseNet 2.x `decodeSinglePose` does.
+
+    For each keypoint, the cell with the highest score over the whole grid
+    (the first in row-major order among equal scores, as TF.js's argMax
+    picks) is the keypoint; its position is `cell * stride + offset(cell)`,
+    summed in float32 as TF.js does, its score the cell's score. The pose
+    score is the mean of the 17 keypoint scores.
+
+    heads: heatmap logits float32[H, W, 17], offsets float32[H, W, 34]
+        (y in [:17], x in [17:]), output stride, input size. The
+        displacements are not used.
+
+    Returns a list with one Pose, keypoints (x, y) in model-input pixels.
+    Raises PosenetError for heads that fail `Heads.validate` (NaN, Inf, shapes).
+
+    Scores are sigmoids computed as TF.js's CPU backend does (in double,
+    stored as float32), so equal float32 scores tie exactly as in TF.js, e.g.
+    two saturated cells. One departure, on the way out: a position that an
+    offset pushes outside the input is clipped to [0, height - 1] x
+    [0, width - 1] (TF.js returns it unclipped).
+    """
+    heads.validate()
+    yx, scores, score = _decode(heads.heatmap, heads.offsets, int(heads.output_stride))
+    height, width = heads.input_size
+    yx = np.clip(yx, np.float32(0.0), np.array([height - 1.0, width - 1.0], np.float32))
+    return [Pose.from_yx(yx, scores, score)]
+
+
+@kernel
+def _score(logit):
+    """Sigmoid as TF.js's CPU backend computes it: in double, stored as float32.
+
+    The same formula as `tfjs._score` (kept apart: numba's disk cache only
+    notices changes to the file a kernel lives in).
+    """
+    v = np.float64(logit)
+    if v < -700.0:
+        return 0.0
+    return np.float64(np.float32(1.0 / (1.0 + math.exp(-v))))
+
+
+@kernel
+def _logit_floor(score):
+    """A logit below which `_score` is certainly < `score`; as `tfjs._logit_floor`."""
+    if score < 1e-30:
+        return -math.inf
+    s = score * (1.0 - 2.0**-20)
+    bound = math.log(s) - math.log1p(-s)
+    return bound - 1e-9 * (1.0 + abs(bound))
+
+
+@kernel
+def _decode(heatmap, offsets, stride):
+    """TF.js single-pose decoding (see `decode_single`) on raw arrays.
+
+    Returns yx float32[17, 2] (unclipped, input pixels), keypoint scores
+    float64[17] and the pose score (their mean, summed in keypoint order).
+
+    Two passes: the highest logit of each keypoint gives its highest score
+    (the sigmoid is monotonic); then the first cell in row-major order whose
+    score equals it, computing scores only for logits that can reach it.
+    """
+    height, width, parts = heatmap.shape
+    best_logit = np.full(parts, -np.inf, np.float32)
+    for y in range(height):
+        for x in range(width):
+            for k in range(parts):
+                if heatmap[y, x, k] > best_logit[k]:
+                    best_logit[k] = heatmap[y, x, k]
+    best_score = np.empty(parts, np.float64)
+    floor = np.empty(parts, np.float64)
+    for k in range(parts):
+        best_score[k] = _score(best_logit[k])
+        floor[k] = _logit_floor(best_score[k])
+
+    yx = np.zeros((parts, 2), np.float32)
+    done = np.zeros(parts, np.bool_)
+    missing = parts
+    for y in range(height):
+        for x in range(width):
+            for k in range(parts):
+                if done[k] or heatmap[y, x, k] < floor[k]:
+                    continue
+                if _score(heatmap[y, x, k]) < best_score[k]:
+                    continue
+                yx[k, 0] = np.float32(y * stride) + offsets[y, x, k]
+                yx[k, 1] = np.float32(x * stride) + offsets[y, x, parts + k]
+                done[k] = True
+                missing -= 1
+            if missing == 0:
+                break
+        if missing == 0:
+            break
+    total = 0.0
+    for k in range(parts):
+        total += best_score[k]
+    return yx, best_score, total / parts
