@@ -8,6 +8,7 @@ the OKS formula (by hand) or a direct pycocotools call gives.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import math
 import sys
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from posenet import evaluate
+from posenet.cli import main
 from posenet.errors import PosenetError
 from posenet.poses import Pose
 
@@ -352,3 +354,92 @@ def test_oks_formula_sanity() -> None:
         hand_oks(person, (3.0, 4.0)),
         float(np.mean(np.exp(-25 / (2 * 10000 * (2 * SIGMAS) ** 2)))),
     )
+
+
+# --- the command, end to end (model, decoders, pycocotools) -------------------------------
+
+
+def eval_argv(*extra: str) -> list[str]:
+    return ["eval", "--annotations", str(COCO_JSON), "--images", str(COCO_DIR), *extra]
+
+
+def printed_metrics(out: str) -> dict[str, float]:
+    names = {s[0] for s in evaluate.SUMMARY}
+    return {f[0]: float(f[-1]) for f in map(str.split, out.splitlines()) if f and f[0] in names}
+
+
+@pytest.mark.parametrize("decoder", ["coral", "tfjs"])
+def test_cli_eval_end_to_end(
+    decoder: str, dataset: evaluate.KeypointSet, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out_file = tmp_path / "results.json"
+    assert main(eval_argv("--decoder", decoder, "--results", str(out_file))) == 0
+    out, err = capsys.readouterr()
+    assert err == ""  # no progress bar when stderr is not a terminal
+    assert "4 images, 12 people (2 ignored)" in out and f"decoder {decoder}" in out
+    printed = printed_metrics(out)
+    assert list(printed) == [s[0] for s in evaluate.SUMMARY]
+    # The written results rescore to the printed table (3 decimals shown).
+    results = json.loads(out_file.read_text())
+    assert results and {r["image_id"] for r in results} <= {i.id for i in dataset.images}
+    rescored = evaluate.score(dataset, results)
+    for name, value in printed.items():
+        assert value == pytest.approx(rescored[name], abs=5e-4)
+    # A floor, not a target: the default model finds most of these people (AP50 was
+    # 0.91 for both decoders when written); a broken mapping back to image pixels or
+    # a wrong keypoint order scores near 0.
+    assert printed["AP50"] >= 0.6 and printed["AP"] >= 0.3
+
+
+def test_cli_eval_never_overwrites_results_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out_file = tmp_path / "results.json"
+    out_file.write_text("keep me")
+    assert main(eval_argv("--results", str(out_file))) == 2
+    assert "exists; use --force" in capsys.readouterr().err
+    assert out_file.read_text() == "keep me"
+    assert main(eval_argv("--results", str(out_file), "--force")) == 0
+    assert isinstance(json.loads(out_file.read_text()), list)
+    assert main(eval_argv("--results", str(COCO_JSON), "--force")) == 2
+    assert "is the annotation file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["eval", "--annotations", "/nonexistent.json", "--images", str(COCO_DIR)], "no such"),
+        (["eval", "--annotations", str(COCO_JSON), "--images", "/nonexistent"], "no such images"),
+        (["eval", "--images", str(COCO_DIR)], "--annotations"),
+    ],
+)
+def test_cli_eval_input_errors_are_one_line(argv, message: str, capsys) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_cli_eval_without_pycocotools(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    for name in ("pycocotools", "pycocotools.coco", "pycocotools.cocoeval"):
+        monkeypatch.setitem(sys.modules, name, None)
+    assert main(eval_argv()) == 2
+    assert capsys.readouterr().err == (
+        "posenet: error: scoring needs pycocotools: pip install 'posenet[eval]'\n"
+    )
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from posenet.commands.eval import _progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert _progress_bar() is None  # pytest's captured stderr is no terminal
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    show = _progress_bar()
+    show(1, 4)
+    assert "1/4 images" in terminal.getvalue()
+    show(4, 4)
+    assert terminal.getvalue().endswith("\r")  # the bar is wiped before the table prints
