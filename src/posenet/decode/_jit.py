@@ -31,4 +31,7 @@ def kernel(function: F) -> F:
     if not HAVE_NUMBA:
         function.py_func = function  # type: ignore[attr-defined]
         return function
-    return numba.njit(cache=True, nogil=True)(function)
+    compiled = numba.njit(cache=True, nogil=True)(function)
+    if not hasattr(compiled, "py_func"):  # NUMBA_DISABLE_JIT=1 returns the function itself
+        compiled.py_func = function
+    return compiled
