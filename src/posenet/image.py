@@ -160,3 +160,26 @@ def _resize_bilinear(image: np.ndarray, out: np.ndarray) -> None:
                 top = a + (np.float32(row0[x1, c]) - a) * dx
                 bottom = b + (np.float32(row1[x1, c]) - b) * dx
                 target[x, c] = np.uint8(top + (bottom - top) * dy + np.float32(0.5))
+
+
+def find_images(paths: list[str | Path]) -> list[Path]:
+    """Expand files and folders into a sorted list of image files.
+
+    Folders contribute the image files directly inside them; a folder without
+    images and a missing path are errors.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            images = sorted(
+                p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+            )
+            if not images:
+                raise PosenetError(f"{path}: folder contains no images")
+            found.extend(images)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise PosenetError(f"{path}: no such file or folder")
+    return found

@@ -1,0 +1,108 @@
+"""Bad input gets one clear line on stderr and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from posenet.cli import main
+
+from .conftest import CORAL, IMAGES
+
+
+def _png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that claims width x height pixels (header only): a decompression bomb."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    data = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
+    data += struct.pack(">I", zlib.crc32(chunk))
+    path.write_bytes(data)
+    return path
+
+
+def _bad_inputs(tmp: Path) -> dict[str, list[str]]:
+    text = tmp / "notes.txt"
+    text.write_text("hello\n")
+    empty = tmp / "empty.jpg"
+    empty.write_bytes(b"")
+    truncated = tmp / "truncated.jpg"
+    truncated.write_bytes((IMAGES / "test_couple.jpg").read_bytes()[:20000])
+    no_images = tmp / "no-images"
+    no_images.mkdir()
+    (no_images / "readme.txt").write_text("nothing to see")
+    fake_model = tmp / "fake.tflite"
+    fake_model.write_text("this is not a model\n")
+    bomb = _png_header_only(tmp / "bomb.png", 30000, 30000)
+    couple = str(IMAGES / "test_couple.jpg")
+    edgetpu = CORAL / "posenet_mobilenet_v1_075_353_481_quant_decoder_edgetpu.tflite"
+    return {
+        "missing file": ["detect", str(tmp / "missing.jpg")],
+        "folder without images": ["detect", str(no_images)],
+        "text file": ["detect", str(text)],
+        "0-byte file": ["detect", str(empty)],
+        "truncated jpeg": ["detect", str(truncated)],
+        "decompression bomb": ["detect", str(bomb)],
+        "edge tpu model": ["detect", couple, "--model", str(edgetpu)],
+        "text file named .tflite": ["detect", couple, "--model", str(fake_model)],
+        "unknown model name": ["detect", couple, "--model", "no-such-model"],
+        "unknown option": ["detect", couple, "--no-such-flag"],
+        "bad max poses": ["detect", couple, "--max-poses", "-1"],
+        "bad min score": ["detect", couple, "--min-score", "1.5"],
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing file",
+        "folder without images",
+        "text file",
+        "0-byte file",
+        "truncated jpeg",
+        "decompression bomb",
+        "edge tpu model",
+        "text file named .tflite",
+        "unknown model name",
+        "unknown option",
+        "bad max poses",
+        "bad min score",
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
+    argv = _bad_inputs(tmp_path)[case]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("posenet: error: ")
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_edge_tpu_message_names_the_cpu_model(tmp_path, capsys):
+    main(_bad_inputs(tmp_path)["edge tpu model"])
+    err = capsys.readouterr().err
+    assert "Edge TPU" in err and "coral-075-353x481" in err
+
+
+def test_real_process_exit_code_and_clean_stderr(tmp_path):
+    """Through the installed console script: exit 2, one line, no traceback."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "posenet.cli", "detect", str(tmp_path / "nope.jpg")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == f"posenet: error: {tmp_path / 'nope.jpg'}: no such file or folder\n"
+
+
+def test_outputs_are_not_overwritten_without_force(tmp_path, capsys):
+    existing = tmp_path / "out.json"
+    existing.write_text("keep me")
+    assert main(["detect", str(IMAGES / "test_couple.jpg"), "--json", str(existing)]) == 2
+    assert existing.read_text() == "keep me"
+    assert "--force" in capsys.readouterr().err
