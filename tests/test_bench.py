@@ -179,3 +179,27 @@ def test_parse_size_forms() -> None:
     assert parse_size("353x481") == (353, 481)
     assert parse_size("257") == (257, 257)
     assert parse_size("257X513") == (257, 513)
+
+
+def test_compare_script_writes_a_dated_markdown_table(tmp_path, capsys) -> None:
+    import datetime
+    import importlib.util
+
+    from .conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("compare", ROOT / "benchmarks" / "compare.py")
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    out = tmp_path / "table.md"
+    argv = ["--runs", "1", "--warmup", "0", "--image", str(COUPLE), "--out", str(out)]
+    argv += ["--models", "coral-075-353x481", "no-such-model", "--decoders", "coral", "single"]
+    assert compare.main(argv) == 0
+    text = out.read_text()
+    assert capsys.readouterr().out == text
+    assert datetime.date.today().isoformat() in text and bench.machine().cpu in text
+    rows = [line for line in text.splitlines() if line.startswith("| coral-075-353x481 ")]
+    assert [row.split(" | ")[2] for row in rows] == ["coral", "single"]
+    assert all(len(row.split("|")) == len(text.splitlines()[4].split("|")) for row in rows)
+    assert "Skipped no-such-model: unknown model" in text
+    with pytest.raises(SystemExit):  # never overwrites without --force
+        compare.main(argv)
