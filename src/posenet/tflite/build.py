@@ -8,6 +8,11 @@ layer's stride and dilation and a fused RELU6 where the layer has one, then
 four 1x1 CONV_2D heads. Conv weights are stored OHWI, depthwise weights 1HWC,
 as TFLite wants them.
 
+With explicit_pad every stride-2 3x3 conv is written as PAD [[0,0],[1,1],[1,1],[0,0]]
++ a VALID conv instead: the layout the Kendryte K210's KPU accepts (symmetric
+padding only, POSENET.md §7). It computes the same numbers as SAME because it
+is only allowed where each padded side is odd.
+
 Input: float32[1, H, W, 3] in [-1, 1] (the Runtime feeds x / 127.5 - 1).
 Outputs: `heatmap` (logits, 17), `offset_2` (34), `displacement_fwd_2` (32),
 `displacement_bwd_2` (32); the Runtime maps them onto Heads by channel count
@@ -43,6 +48,7 @@ _IDENTIFIER = b"TFL3"
 _OPS = schema.BuiltinOperator
 _FP32 = schema.TensorType.FLOAT32
 _FP16 = schema.TensorType.FLOAT16
+_INT32 = schema.TensorType.INT32
 
 
 def build_tflite(
@@ -51,6 +57,7 @@ def build_tflite(
     output_stride: int,
     *,
     float16_weights: bool = False,
+    explicit_pad: bool = False,
 ) -> bytes:
     """A float32 TFLite model of network for input (height, width) at output_stride.
 
@@ -58,6 +65,9 @@ def build_tflite(
     geometry at its native stride, the atrous rule otherwise).
     float16_weights stores weights and biases as float16 with DEQUANTIZE ops in
     front (half the file size; LiteRT computes in float32 either way).
+    explicit_pad writes stride-2 3x3 convs as PAD + VALID (the K210 layout);
+    it raises PosenetError where a padded side is even, since SAME would then
+    pad bottom/right only and the two would differ.
     Raises PosenetError for an impossible stride or size.
     """
     height, width = _check_size(input_size)
@@ -71,8 +81,12 @@ def build_tflite(
     current = graph.tensor(INPUT_NAME, (1, *shape))
     for layer in net.body:
         out_shape = _out_shape(shape, layer)
+        padding = schema.Padding.SAME
+        if explicit_pad and layer.stride == 2 and layer.kernel != (1, 1):
+            current = graph.pad(layer, current, _padded_shape(shape, layer))
+            padding = schema.Padding.VALID
         output = graph.tensor(layer.name, (1, *out_shape))
-        graph.conv(layer, current, output)
+        graph.conv(layer, current, output, padding)
         current, shape = output, out_shape
     outputs = []
     for head in net.heads:
@@ -81,12 +95,18 @@ def build_tflite(
         outputs.append(output)
     description = (
         f"posenet {__version__}: {net.name} at {height}x{width}, output stride {output_stride}"
+        + (", explicit pad" if explicit_pad else "")
     )
     return graph.finish(inputs=[0], outputs=outputs, description=description)
 
 
 def network_digest(
-    network: Network, input_size: tuple[int, int], output_stride: int, float16: bool
+    network: Network,
+    input_size: tuple[int, int],
+    output_stride: int,
+    float16: bool,
+    *,
+    explicit_pad: bool = False,
 ) -> str:
     """sha256 (hex) naming the model build_tflite would write for these arguments.
 
@@ -100,6 +120,8 @@ def network_digest(
     net = with_output_stride(network, output_stride)
     digest = hashlib.sha256()
     header = f"posenet-build:{_BUILD_FORMAT}:{height}x{width}:{output_stride}:{bool(float16)}:"
+    if explicit_pad:  # appended only when set, so the digests of SAME builds stay as they were
+        header += "explicit-pad:"
     digest.update(f"{header}{net.input_range}".encode())
     for layer in net.layers:
         digest.update(
@@ -119,6 +141,16 @@ def _check_size(input_size: tuple[int, int]) -> tuple[int, int]:
     if height < 1 or width < 1:
         raise PosenetError(f"input size must be positive, got {height}x{width}")
     return height, width
+
+
+def _padded_shape(shape: tuple[int, int, int], layer: Layer) -> tuple[int, int, int]:
+    """Input shape after the explicit 1-pixel border; PosenetError if a side is even."""
+    if shape[0] % 2 == 0 or shape[1] % 2 == 0:
+        raise PosenetError(
+            f"explicit padding: {layer.name} gets a {shape[0]}x{shape[1]} input; PAD + VALID "
+            "equals SAME only for odd sides (use sizes k * output_stride + 1)"
+        )
+    return shape[0] + 2, shape[1] + 2, shape[2]
 
 
 def _out_shape(shape: tuple[int, int, int], layer: Layer) -> tuple[int, int, int]:
@@ -179,7 +211,24 @@ class _GraphBuilder:
             op.builtinOptions = options
         self.operators.append(op)
 
-    def conv(self, layer: Layer, source: int, output: int) -> None:
+    def pad(self, layer: Layer, source: int, shape: tuple[int, int, int]) -> int:
+        """PAD source by one pixel on each spatial side; returns the padded tensor."""
+        paddings = np.array([[0, 0], [1, 1], [1, 1], [0, 0]], dtype="<i4")
+        amounts = self.tensor(f"{layer.name}/paddings", paddings.shape, paddings, _INT32)
+        output = self.tensor(f"{layer.name}/padded", (1, *shape))
+        self.operator(
+            _OPS.PAD,
+            1,
+            [source, amounts],
+            [output],
+            schema.BuiltinOptions.PadOptions,
+            schema.PadOptionsT(),
+        )
+        return output
+
+    def conv(
+        self, layer: Layer, source: int, output: int, padding: int = schema.Padding.SAME
+    ) -> None:
         activation = (
             schema.ActivationFunctionType.RELU6
             if layer.activation == "relu6"
@@ -197,7 +246,7 @@ class _GraphBuilder:
             options = schema.Conv2DOptionsT()
             options_type = schema.BuiltinOptions.Conv2DOptions
             code, version = _OPS.CONV_2D, 1
-        options.padding = schema.Padding.SAME
+        options.padding = padding
         options.strideH = options.strideW = layer.stride
         options.dilationHFactor = options.dilationWFactor = layer.dilation
         options.fusedActivationFunction = activation
