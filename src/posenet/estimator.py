@@ -22,6 +22,7 @@ from .image import as_rgb, fit, load_image
 from .model import LoadedModel, load
 from .poses import Pose
 from .runtime import Runtime
+from .sizes import DEFAULT_LONG_SIDE, auto_size, parse_size, resolve_size
 
 ImageLike = str | Path | Image.Image | np.ndarray
 
@@ -68,7 +69,11 @@ class Estimator:
     model: registry name or model file path (default: the store's default model).
     decoder: `coral`, `tfjs` or `single`; decoder options go in `decoder_options`.
         For `coral`, options embedded in the model file are the defaults.
-    size: network input (height, width); default the model's own.
+    size: network input as (height, width), "HxW", "N" or "auto" (the image's aspect
+        ratio, long side `long_side`); rounded to the nearest k * stride + 1.
+        Default: the model's own size.
+    stride: output stride 8, 16 or 32 (default the model's own); another stride
+        rebuilds the network by the atrous rule.
     fit: `pad` (keep aspect ratio) or `stretch`; resample: `bilinear` or `nearest`.
     flip_horizontal: mirror the results (x -> width - 1 - x, left <-> right), as TF.js.
     threads: LiteRT CPU threads (None: LiteRT's choice).
@@ -80,19 +85,29 @@ class Estimator:
         *,
         decoder: str = decoders.DEFAULT_DECODER,
         decoder_options: dict[str, Any] | None = None,
-        size: tuple[int, int] | None = None,
+        size: str | tuple[int, int] | None = None,
+        stride: int | None = None,
+        long_side: int = DEFAULT_LONG_SIDE,
         fit: str = "pad",
         resample: str = "bilinear",
         flip_horizontal: bool = False,
         threads: int | None = None,
     ) -> None:
-        self.model = model if isinstance(model, LoadedModel) else load(model)
+        if isinstance(model, LoadedModel):
+            self.model = model
+        else:
+            self.model = load(model, output_stride=stride)
         self.decoder = decoder
         self.options = self._decoder_options(decoder, decoder_options or {})
         self.fit_mode = fit
         self.resample = resample
         self.flip_horizontal = flip_horizontal
-        self.runtime = Runtime(self.model.tflite, input_size=size, threads=threads)
+        self.runtime = Runtime(self.model.tflite, threads=threads)
+        self.long_side = long_side
+        self.auto_size = isinstance(size, str) and size.strip().lower() == "auto"
+        self.requested_size = None if self.auto_size or size is None else parse_size_spec(size)
+        if self.requested_size is not None:
+            self.runtime.resize(resolve_size(self.requested_size, self.runtime.output_stride))
         self.timings = Timings()
 
     def _decoder_options(self, decoder: str, given: dict[str, Any]) -> dict[str, Any]:
@@ -110,6 +125,9 @@ class Estimator:
         """Poses for one image (path, PIL image or uint8[H, W, 3] array)."""
         pixels = load_image(image) if isinstance(image, str | Path) else as_rgb(image)
         height, width = pixels.shape[:2]
+        if self.auto_size:
+            stride = self.runtime.output_stride
+            self.runtime.resize(auto_size((height, width), stride, self.long_side))
         start = time.perf_counter()
         fitted = fit(pixels, self.input_size, self.fit_mode, self.resample)
         fitted_at = time.perf_counter()
@@ -130,6 +148,17 @@ class Estimator:
             input_size=self.input_size,
             heads=heads if keep_heads else None,
         )
+
+
+def parse_size_spec(size: str | tuple[int, int]) -> tuple[int, int]:
+    """(height, width) from "HxW", "N" or a pair, before rounding to the grid."""
+    if isinstance(size, str):
+        parsed = parse_size(size)
+        if parsed is None:
+            raise PosenetError("size auto is not a fixed size")
+        return parsed
+    height, width = size
+    return int(height), int(width)
 
 
 def estimate(image: ImageLike, model: str | Path | None = None, **kwargs: Any) -> Result:

@@ -8,12 +8,18 @@ TPU files are refused here, with the CPU model to use instead.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import store
 from .errors import PosenetError
+from .formats import detect_format, read_network
+from .runtime import infer_stride
+from .sizes import round_side
+from .tflite.build import build_tflite, network_digest
 from .tflite.flatbuffer import (
     EDGETPU_OP,
     custom_ops,
@@ -35,12 +41,14 @@ class LoadedModel:
     name: registry name or file path, for reports.
     decoder_options: options embedded in the file (Coral's PosenetDecoderOp), else {}.
     input_size: the input size the bytes were made for (the runtime can resize).
+    output_stride: input pixels per output cell.
     """
 
     tflite: bytes
     name: str
     decoder_options: dict[str, Any] = field(default_factory=dict)
     input_size: tuple[int, int] | None = None
+    output_stride: int = 16
 
 
 def resolve(model: str | Path | None) -> tuple[str, Path]:
@@ -65,24 +73,69 @@ def load_tflite(path: Path, name: str | None = None) -> LoadedModel:
             f"{path}: is compiled for the Edge TPU and cannot run on a CPU; {_cpu_twin(path)}"
         )
     cut, options = cut_posenet_decoder(flat)
-    shape = cut.subgraphs[0].tensors[cut.subgraphs[0].inputs[0]].shape
-    size = (int(shape[1]), int(shape[2])) if shape is not None and len(shape) == 4 else None
+    graph = cut.subgraphs[0]
+    shape = graph.tensors[graph.inputs[0]].shape
+    grid = graph.tensors[graph.outputs[0]].shape
+    if shape is None or len(shape) != 4 or grid is None or len(grid) != 4:
+        raise PosenetError(f"{path}: not a PoseNet model (expected [1, H, W, C] input and outputs)")
+    size = (int(shape[1]), int(shape[2]))
     return LoadedModel(
         tflite=write_model(cut) if options else data,
         name=name or str(path),
         decoder_options=options,
         input_size=size,
+        output_stride=infer_stride(size, (int(grid[1]), int(grid[2]))),
     )
 
 
-def load(model: str | Path | None = None) -> LoadedModel:
-    """Load a model by registry name or path into runnable TFLite bytes."""
+def load(
+    model: str | Path | None = None,
+    *,
+    output_stride: int | None = None,
+    float16: bool = False,
+) -> LoadedModel:
+    """Load a model by registry name or path into runnable TFLite bytes.
+
+    A runnable .tflite is used as it is when no other output stride is asked
+    for; any other format, or another stride, is read into a Network and built
+    (the build is cached by content hash under the store's `built/` folder).
+    """
     name, path = resolve(model)
-    if path.is_file() and path.suffix.lower() == ".tflite":
-        return load_tflite(path, name)
-    if path.is_file() and path.read_bytes()[4:8] == b"TFL3":
-        return load_tflite(path, name)
-    raise PosenetError(f"{path}: not a model format this build reads (expected a .tflite file)")
+    fmt = detect_format(path)
+    if fmt == "tflite":
+        loaded = load_tflite(path, name)
+        if output_stride in (None, loaded.output_stride) and not float16:
+            return loaded
+    network = read_network(path)
+    stride = output_stride or network.native_output_stride
+    size = _default_size(stride)
+    digest = network_digest(network, size, stride, float16)
+    cached = store.home() / "built" / f"{digest}.tflite"
+    if cached.is_file():
+        data = cached.read_bytes()
+    else:
+        data = build_tflite(network, size, stride, float16_weights=float16)
+        _write_atomic(cached, data)
+    options = load_tflite(path).decoder_options if fmt == "tflite" else {}
+    return LoadedModel(
+        tflite=data, name=name, decoder_options=options, input_size=size, output_stride=stride
+    )
+
+
+def _default_size(stride: int) -> tuple[int, int]:
+    """Size a built model starts at (the runtime resizes it): Coral's 353x481 on the grid."""
+    return round_side(353, stride), round_side(481, stride)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".partial-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -56,26 +56,49 @@ class Runtime:
                 inp = self._interpreter.get_input_details()
                 if len(inp) != 1 or len(inp[0]["shape"]) != 4 or inp[0]["shape"][3] != 3:
                     raise PosenetError("model: expected one [1, H, W, 3] image input")
-                if input_size is not None and tuple(inp[0]["shape"][1:3]) != tuple(input_size):
-                    self._interpreter.resize_tensor_input(
-                        inp[0]["index"], [1, *input_size, 3], strict=False
-                    )
                 self._interpreter.allocate_tensors()
             except PosenetError:
                 raise
             except (RuntimeError, ValueError) as exc:
-                detail = _first_line(exc) or native_log()
-                raise PosenetError(f"model: LiteRT cannot run it: {detail}") from None
+                raise PosenetError(
+                    f"model: LiteRT cannot run it: {native_log() or _first_line(exc)}"
+                ) from None
         detail = self._interpreter.get_input_details()[0]
         self._input_index = detail["index"]
         self._input_dtype = detail["dtype"]
         self._input_quant = detail["quantization"]
-        self.input_size: tuple[int, int] = (int(detail["shape"][1]), int(detail["shape"][2]))
+        self._scale_input = self._input_converter()
         self._outputs = _map_outputs(self._interpreter.get_output_details())
+        self._read_geometry()
+        if input_size is not None:
+            self.resize(input_size)
+
+    def resize(self, input_size: tuple[int, int]) -> None:
+        """Change the input size (PoseNet is fully convolutional); a no-op if unchanged."""
+        input_size = (int(input_size[0]), int(input_size[1]))
+        if input_size == self.input_size:
+            return
+        if min(input_size) < 1:
+            raise PosenetError(f"input size {input_size} is empty")
+        with _captured_stderr() as native_log:
+            try:
+                self._interpreter.resize_tensor_input(
+                    self._input_index, [1, *input_size, 3], strict=False
+                )
+                self._interpreter.allocate_tensors()
+            except (RuntimeError, ValueError) as exc:
+                raise PosenetError(
+                    f"model cannot take input {input_size[0]}x{input_size[1]}: "
+                    f"{native_log() or _first_line(exc)}"
+                ) from None
+        self._read_geometry()
+
+    def _read_geometry(self) -> None:
+        shape = self._interpreter.get_input_details()[0]["shape"]
+        self.input_size: tuple[int, int] = (int(shape[1]), int(shape[2]))
         shape = self._interpreter.get_output_details()[0]["shape"]
         self.grid_size: tuple[int, int] = (int(shape[1]), int(shape[2]))
-        self.output_stride: int = _infer_stride(self.input_size, self.grid_size)
-        self._scale_input = self._input_converter()
+        self.output_stride: int = infer_stride(self.input_size, self.grid_size)
 
     @property
     def input_dtype(self) -> np.dtype:
@@ -186,8 +209,8 @@ def _map_outputs(details: list[dict]) -> list[_Output]:
     return list(roles.values())
 
 
-def _infer_stride(input_size: tuple[int, int], grid_size: tuple[int, int]) -> int:
-    """The output stride whose SAME-padded grid matches the output shape."""
+def infer_stride(input_size: tuple[int, int], grid_size: tuple[int, int]) -> int:
+    """The output stride whose SAME-padded grid matches the output shape; else PosenetError."""
     for stride in _STRIDES:
         if all(math.ceil(n / stride) == g for n, g in zip(input_size, grid_size, strict=True)):
             return stride

@@ -12,6 +12,8 @@ from .. import store
 from ..decode import DECODERS
 from ..errors import PosenetError
 from ..image import FITS, RESAMPLES
+from ..network import OUTPUT_STRIDES
+from ..sizes import SIZE_FORMS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -30,19 +32,32 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", metavar="NAME|PATH", help=f"model name or file (default {store.DEFAULT_MODEL})"
     )
+    parser.add_argument(
+        "--size", metavar="HxW|N|auto", help=f"network input size: {SIZE_FORMS} (default: model's)"
+    )
+    parser.add_argument(
+        "--stride", type=int, choices=OUTPUT_STRIDES, help="output stride (default: model's)"
+    )
     parser.add_argument("--decoder", choices=DECODERS, default="coral", help="default: coral")
     parser.add_argument("--fit", choices=FITS, default="pad", help="default: pad")
     parser.add_argument("--resample", choices=RESAMPLES, default="bilinear")
     parser.add_argument("--max-poses", type=int, metavar="N", help="max_detections")
     parser.add_argument("--min-score", type=float, metavar="S", help="score_threshold")
     parser.add_argument("--nms-radius", type=float, metavar="PX", help="nms_radius")
+    parser.add_argument(
+        "-O",
+        "--decoder-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any decoder option, e.g. -O refine_steps=3 -O local_maximum_radius=2",
+    )
     parser.add_argument("--flip", action="store_true", help="mirror results (selfie cameras)")
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the network")
 
 
-def estimator_from_args(args: argparse.Namespace):
-    from ..estimator import Estimator
-
+def estimator_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Estimator keyword arguments from the flags add_model_options defines."""
     options: dict[str, Any] = {}
     for flag, option in (
         ("max_poses", "max_detections"),
@@ -51,15 +66,47 @@ def estimator_from_args(args: argparse.Namespace):
     ):
         if getattr(args, flag) is not None:
             options[option] = getattr(args, flag)
-    return Estimator(
-        args.model,
-        decoder=args.decoder,
-        decoder_options=options,
-        fit=args.fit,
-        resample=args.resample,
-        flip_horizontal=args.flip,
-        threads=args.threads,
-    )
+    for item in args.decoder_option:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise PosenetError(f"--decoder-option {item!r}: expected NAME=VALUE")
+        options[name.strip().replace("-", "_")] = _number(value)
+    return {
+        "decoder": args.decoder,
+        "decoder_options": options,
+        "size": args.size,
+        "stride": args.stride,
+        "fit": args.fit,
+        "resample": args.resample,
+        "flip_horizontal": args.flip,
+        "threads": args.threads,
+    }
+
+
+def estimator_from_args(args: argparse.Namespace):
+    """The Estimator the flags describe; says on stderr when --size was rounded."""
+    from ..estimator import Estimator
+
+    estimator = Estimator(args.model, **estimator_kwargs(args))
+    requested = estimator.requested_size
+    if requested is not None and requested != estimator.input_size:
+        h, w = estimator.input_size
+        print(
+            f"posenet: size {requested[0]}x{requested[1]} rounded to {h}x{w} "
+            f"(k * {estimator.runtime.output_stride} + 1)",
+            file=sys.stderr,
+        )
+    return estimator
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise PosenetError(f"decoder option value {text!r} is not a number") from None
 
 
 def run(args: argparse.Namespace) -> int:

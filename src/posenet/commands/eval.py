@@ -11,8 +11,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import PosenetError
-from .bench import add_size_option, estimator_options
-from .detect import add_model_options
+from .detect import add_model_options, estimator_kwargs
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -24,7 +23,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     ev.add_argument("--images", required=True, metavar="DIR", help="folder holding the images")
     add_model_options(ev)
-    add_size_option(ev)
     ev.add_argument("--results", metavar="OUT.json", help="also write the COCO results file")
     ev.add_argument("--force", action="store_true", help="overwrite an existing --results file")
     ev.set_defaults(run=run)
@@ -38,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = evaluate.load_annotations(args.annotations)
     _check_results_path(args)
     evaluate.image_paths(dataset, args.images)
-    estimator = Estimator(args.model, **estimator_options(args))
+    estimator = Estimator(args.model, **estimator_kwargs(args))
     predictions = evaluate.predict(estimator, dataset, args.images, _progress_bar())
     if args.results:
         _write_json(Path(args.results), predictions.results)

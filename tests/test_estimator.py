@@ -1,0 +1,97 @@
+"""The estimator: image fitting, mapping back to the image, inputs of every kind."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import posenet
+from posenet.errors import PosenetError
+from posenet.image import fit
+
+from .conftest import coral_model
+from .helpers import coral_reference
+
+
+@pytest.fixture(scope="module")
+def estimator() -> posenet.Estimator:
+    return posenet.Estimator()
+
+
+def test_stretch_nearest_reproduces_coral_reference_in_image_pixels(couple):
+    """Same setup as Coral's reference: the poses, scaled to the input, match the CSV."""
+    est = posenet.Estimator(str(coral_model("353_481")), fit="stretch", resample="nearest")
+    result = est.estimate(couple)
+    reference = coral_reference("353_481")
+    assert len(result.poses) == len(reference)
+    sx, sy = 481 / couple.shape[1], 353 / couple.shape[0]
+    for pose, ref in zip(result.poses, reference, strict=True):
+        in_input = pose.xy * np.array([sx, sy])
+        assert np.abs(in_input - ref["xy"]).max() <= 1.5
+
+
+def test_pad_and_stretch_find_the_same_people(couple, estimator):
+    padded = estimator.estimate(couple).poses
+    stretched = posenet.Estimator(fit="stretch").estimate(couple).poses
+    assert len(padded) == len(stretched) == 2
+    for a, b in zip(padded, stretched, strict=True):
+        assert np.median(np.linalg.norm(a.xy - b.xy, axis=1)) < 10  # image pixels
+
+
+def test_poses_are_in_original_image_pixels(couple, estimator):
+    result = estimator.estimate(couple)
+    assert (result.width, result.height) == (couple.shape[1], couple.shape[0])
+    for pose in result.poses:
+        assert (pose.xy[:, 0] >= -1).all() and (pose.xy[:, 0] <= result.width).all()
+        assert (pose.xy[:, 1] >= -1).all() and (pose.xy[:, 1] <= result.height).all()
+
+
+def test_path_pil_and_array_inputs_agree(couple_path, couple, estimator):
+    from_path = estimator.estimate(couple_path).poses
+    from_pil = estimator.estimate(Image.open(couple_path)).poses
+    from_array = estimator.estimate(couple).poses
+    for a, b, c in zip(from_path, from_pil, from_array, strict=True):
+        np.testing.assert_array_equal(a.xy, b.xy)
+        np.testing.assert_array_equal(a.xy, c.xy)
+
+
+def test_flip_horizontal_mirrors_and_swaps_sides(couple, estimator):
+    plain = estimator.estimate(couple).poses
+    flipped = posenet.Estimator(flip_horizontal=True).estimate(couple).poses
+    width = couple.shape[1]
+    # leftShoulder (5) of the flipped pose is the mirrored rightShoulder (6) of the plain one
+    np.testing.assert_allclose(flipped[0].xy[5, 0], width - 1 - plain[0].xy[6, 0], atol=1e-3)
+    np.testing.assert_allclose(flipped[0].xy[5, 1], plain[0].xy[6, 1], atol=1e-3)
+
+
+@pytest.mark.parametrize("decoder", ["coral", "tfjs"])
+def test_no_invented_people(decoder):
+    """A uniform grey frame and photo-sized noise give no poses at the default settings."""
+    est = posenet.Estimator(decoder=decoder)
+    grey = np.full((480, 640, 3), 128, np.uint8)
+    noise = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
+    assert est.estimate(grey).poses == []
+    assert est.estimate(noise).poses == []
+
+
+def test_fit_pad_keeps_aspect_ratio_and_maps_back():
+    image = np.zeros((100, 400, 3), np.uint8)
+    image[:, 200:] = 255
+    fitted = fit(image, (257, 257), "pad")
+    assert fitted.pixels.shape == (257, 257, 3)
+    # 400 px wide -> 257: the scale back is 400/257 on both axes (aspect kept)
+    np.testing.assert_allclose(fitted.scale, (400 / 257, 100 / 64))
+    assert fitted.pixels[100:, :].max() == 0  # padding below the image
+
+
+def test_timings_are_recorded(couple, estimator):
+    estimator.estimate(couple)
+    t = estimator.timings
+    assert t.invoke > 0 and t.preprocess > 0 and t.decode > 0
+    assert t.total == pytest.approx(t.preprocess + t.invoke + t.decode)
+
+
+def test_bad_decoder_option_is_a_clear_error():
+    with pytest.raises(PosenetError, match="no option"):
+        posenet.Estimator(decoder="tfjs", decoder_options={"bogus": 1})
