@@ -81,8 +81,7 @@ def _decode(heatmap, offsets, stride):
     for y in range(height):
         for x in range(width):
             for k in range(parts):
-                if heatmap[y, x, k] > best_logit[k]:
-                    best_logit[k] = heatmap[y, x, k]
+                best_logit[k] = max(best_logit[k], heatmap[y, x, k])
     best_score = np.empty(parts, np.float64)
     floor = np.empty(parts, np.float64)
     for k in range(parts):
