@@ -443,3 +443,10 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "1/4 images" in terminal.getvalue()
     show(4, 4)
     assert terminal.getvalue().endswith("\r")  # the bar is wiped before the table prints
+
+
+def test_cli_eval_reports_a_rounded_size(capsys: pytest.CaptureFixture) -> None:
+    assert main(eval_argv("--size", "300")) == 0
+    out, err = capsys.readouterr()
+    assert "(input 305x305)" in out
+    assert err == "posenet: size 300x300 rounded to 305x305 (k * 16 + 1)\n"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import PosenetError
+from .image import load_image
 from .keypoints import COCO_NAMES, NUM_KEYPOINTS
 from .poses import Pose
 
@@ -246,8 +247,6 @@ def predict(
     All image files are checked before the first estimate, so a missing file
     fails in a second rather than after the rest of the set ran.
     """
-    from .image import load_image
-
     paths = image_paths(dataset, images_dir)
     results: list[dict[str, Any]] = []
     seconds: list[float] = []

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import PosenetError
-from .detect import add_model_options, estimator_kwargs
+from .detect import add_model_options, estimator_from_args
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -30,13 +30,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import evaluate
-    from ..estimator import Estimator
 
     evaluate.require_pycocotools()  # before any work: the run may take hours
     dataset = evaluate.load_annotations(args.annotations)
     _check_results_path(args)
     evaluate.image_paths(dataset, args.images)
-    estimator = Estimator(args.model, **estimator_kwargs(args))
+    estimator = estimator_from_args(args)  # says on stderr if --size was rounded
     predictions = evaluate.predict(estimator, dataset, args.images, _progress_bar())
     if args.results:
         _write_json(Path(args.results), predictions.results)
