@@ -83,7 +83,7 @@ class Benchmark:
     poses: int  # poses found in the image (decode time depends on it)
     runs: int
     warmup: int
-    load: float  # building the estimator: read model, cut decoder op, LiteRT setup
+    load: float  # building the estimator: read (or build) the model, LiteRT setup
     first: float  # the first estimate call, one-off costs included
     stages: dict[str, Spread]
     peak_rss: int  # process peak resident set size so far, bytes
@@ -272,7 +272,7 @@ def format_report(bench: Benchmark) -> str:
         f"  runs     {bench.runs} timed, after {bench.warmup} warm-up",
         "",
         f"{'stage':<12}{'median':>12}{'p90':>12}",
-        f"{'load':<12}{ms(bench.load)}{'':>12}  once: read model, cut decoder op, LiteRT setup",
+        f"{'load':<12}{ms(bench.load)}{'':>12}  once: read or build the model, LiteRT setup",
         f"{'first call':<12}{ms(bench.first)}{'':>12}  once: compilation, weight packing",
     ]
     for name in STAGES:
