@@ -34,6 +34,21 @@ FORMATS: dict[str, Format] = {
         "tfjs_graph",
         "read_tfjs_graph",
     ),
+    "tfjs-checkpoint": Format(
+        "TF.js 1.x checkpoint: manifest.json (variable -> file) and raw float32 files",
+        "tfjs_checkpoint",
+        "read_tfjs_checkpoint",
+    ),
+    "graphdef": Format(
+        "frozen TensorFlow GraphDef (.pb, as posenet-python writes it)",
+        "graphdef",
+        "read_graphdef",
+    ),
+    "tflite": Format(
+        "TFLite model (.tflite, float or uint8/int8 quantized; not Edge TPU)",
+        "tflite",
+        "read_tflite",
+    ),
 }
 
 
@@ -41,8 +56,10 @@ def detect_format(path: str | Path) -> str:
     """The FORMATS key for a model file or folder; PosenetError if none fits."""
     path = Path(path)
     if path.is_dir():
-        if any(_json_kind(p) == "tfjs-graph" for p in sorted(path.glob("*.json"))):
-            return "tfjs-graph"
+        kinds = {_json_kind(p) for p in sorted(path.glob("*.json"))}
+        for kind in ("tfjs-graph", "tfjs-checkpoint"):
+            if kind in kinds:
+                return kind
         raise PosenetError(f"{path}: folder holds no PoseNet model ({_expected()})")
     if not path.is_file():
         raise PosenetError(f"{path}: no such file or folder")
@@ -51,10 +68,14 @@ def detect_format(path: str | Path) -> str:
             head = f.read(4096)
     except OSError as exc:
         raise PosenetError(f"{path}: cannot read it ({exc.strerror})") from None
+    if head[4:8] == b"TFL3":
+        return "tflite"
     if path.suffix.lower() == ".json" or head.lstrip()[:1] == b"{":
         kind = _json_kind(path)
         if kind:
             return kind
+    if path.suffix.lower() == ".pb" or _looks_like_graphdef(head):
+        return "graphdef"
     raise PosenetError(f"{path}: not a PoseNet model file ({_expected()})")
 
 
@@ -66,14 +87,29 @@ def read_network(path: str | Path) -> Network:
 
 
 def _json_kind(path: Path) -> str | None:
-    """'tfjs-graph' for a model.json, None for anything else."""
+    """'tfjs-graph' for a model.json, 'tfjs-checkpoint' for a manifest.json, else None."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if isinstance(data, dict) and "modelTopology" in data:
+    if not isinstance(data, dict):
+        return None
+    if "modelTopology" in data:
         return "tfjs-graph"
+    entries = list(data.values())
+    if entries and all(isinstance(e, dict) and "filename" in e for e in entries):
+        return "tfjs-checkpoint"
     return None
+
+
+def _looks_like_graphdef(head: bytes) -> bool:
+    """A GraphDef starts with field 1 (node, length-delimited) whose own field 1 is a name."""
+    if len(head) < 8 or head[0] != 0x0A:
+        return False
+    i = 1
+    while i < 6 and head[i] & 0x80:  # skip the varint length
+        i += 1
+    return head[i + 1] == 0x0A
 
 
 def _expected() -> str:
