@@ -45,28 +45,32 @@ def conv(
     x: np.ndarray,
     w: np.ndarray,
     stride: int = 1,
-    dilation: int = 1,
+    dilation: int | tuple[int, int] = 1,
     padding: str = "SAME",
     depthwise: bool = False,
 ) -> np.ndarray:
-    """x: [N, H, W, Cin]; w: HWIO (conv) or HWC1 (depthwise). float64 out [N, oh, ow, Cout]."""
+    """x: [N, H, W, Cin]; w: HWIO (conv) or HWC1 (depthwise). float64 out [N, oh, ow, Cout].
+
+    dilation: one factor, or (height, width) factors.
+    """
     n, h, wd, _ = x.shape
     kh, kw = w.shape[:2]
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
     if padding == "SAME":
-        oh, top, bottom = _pad_same(h, kh, stride, dilation)
-        ow, left, right = _pad_same(wd, kw, stride, dilation)
+        oh, top, bottom = _pad_same(h, kh, stride, dh)
+        ow, left, right = _pad_same(wd, kw, stride, dw)
         x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
     else:
-        oh = (h - (kh - 1) * dilation - 1) // stride + 1
-        ow = (wd - (kw - 1) * dilation - 1) // stride + 1
+        oh = (h - (kh - 1) * dh - 1) // stride + 1
+        ow = (wd - (kw - 1) * dw - 1) // stride + 1
     cout = w.shape[2] if depthwise else w.shape[3]
     out = np.zeros((n, oh, ow, cout))
     for i in range(kh):
         for j in range(kw):
             patch = x[
                 :,
-                i * dilation : i * dilation + (oh - 1) * stride + 1 : stride,
-                j * dilation : j * dilation + (ow - 1) * stride + 1 : stride,
+                i * dh : i * dh + (oh - 1) * stride + 1 : stride,
+                j * dw : j * dw + (ow - 1) * stride + 1 : stride,
                 :,
             ]
             if depthwise:
