@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 #: Sub-commands, each a module of posenet.commands with register(subparsers).
-COMMANDS: tuple[str, ...] = ("detect", "models", "eval", "bench", "inspect")
+COMMANDS: tuple[str, ...] = ("detect", "models", "eval", "bench", "inspect", "explain")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,91 @@
+"""`posenet explain`: the PoseNet papers' pictures (heatmaps, offsets, displacements), drawn."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PosenetError
+from ..heads import Heads
+from ..poses import Pose
+from .detect import add_model_options, estimator_from_args
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    explain = commands.add_parser(
+        "explain",
+        help="draw what the network saw: heatmaps, offset and displacement vectors, poses",
+        description=(
+            "Draw, on the fitted image the network saw, each keypoint's heatmap, the "
+            "short-range offsets around each keypoint, the mid-range displacements along "
+            "the pose chain, the decoded poses, and a contact sheet of them all (PNG files)."
+        ),
+    )
+    explain.add_argument("image", metavar="IMAGE", help="an image file")
+    add_model_options(explain)
+    explain.add_argument(
+        "--out", metavar="DIR", help="folder for the PNG files (default ./explain-<image stem>)"
+    )
+    explain.add_argument("--force", action="store_true", help="overwrite existing output files")
+    explain.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..explain import PANELS, explain
+    from ..image import load_image
+
+    if args.flip:
+        raise PosenetError("--flip does not apply to explain: it draws what the network saw")
+    image = Path(args.image)
+    pixels = load_image(image)
+    folder = Path(args.out) if args.out else Path(f"explain-{image.stem}")
+    outputs = _check_outputs(folder, image, PANELS, force=args.force)
+    estimator = estimator_from_args(args)
+    fitted, heads, poses = network_view(estimator, pixels)
+    title = (
+        f"{image.name}  ·  {estimator.model.name}  ·  decoder {estimator.decoder}  ·  "
+        f"input {heads.input_size[0]}x{heads.input_size[1]} ({estimator.fit_mode})"
+    )
+    pictures = explain(fitted, heads, poses, title=title)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, picture in pictures.items():
+            picture.save(outputs[name], compress_level=3)
+            print(outputs[name])
+    except OSError as exc:
+        raise PosenetError(f"{folder}: cannot write ({exc.strerror or exc})") from None
+    return 0
+
+
+def network_view(estimator, pixels: np.ndarray) -> tuple[np.ndarray, Heads, list[Pose]]:
+    """The fitted input, its Heads and its poses in INPUT pixels, as `estimator` would
+    compute them (same input size, fit, resample, decoder and options), but without
+    mapping the poses back: explain draws on what the network saw."""
+    from ..decode import decode
+    from ..image import fit
+
+    fitted = fit(pixels, estimator.input_size, estimator.fit_mode, estimator.resample)
+    heads = estimator.runtime.run(fitted.pixels)
+    poses = decode(heads, estimator.decoder, **estimator.options)
+    return fitted.pixels, heads, poses
+
+
+def _check_outputs(
+    folder: Path, image: Path, names: tuple[str, ...], *, force: bool
+) -> dict[str, Path]:
+    """Each picture's file; refuse a folder that is a file, drawing over the input,
+    and overwriting anything without --force — all before any work is done."""
+    if folder.exists() and not folder.is_dir():
+        raise PosenetError(f"{folder}: exists and is not a folder")
+    outputs = {name: folder / f"{name}.png" for name in names}
+    source = image.resolve()
+    for path in outputs.values():
+        if path.resolve() == source:
+            raise PosenetError(f"{path}: refusing to draw over the input image")
+    existing = [path for path in outputs.values() if path.exists()]
+    if existing and not force:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise PosenetError(f"{existing[0]}: exists{more}; use --force to overwrite")
+    return outputs
