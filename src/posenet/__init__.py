@@ -1,9 +1,9 @@
 """PoseNet human pose estimation on an ordinary CPU.
 
-    >>> import posenet
-    >>> result = posenet.estimate("people.jpg")          # default model, Coral decoder
-    >>> estimator = posenet.Estimator("tfjs-075", decoder="tfjs")
-    >>> for pose in estimator.estimate("people.jpg").poses: ...
+>>> import posenet
+>>> result = posenet.estimate("people.jpg")          # default model, Coral decoder
+>>> estimator = posenet.Estimator("tfjs-075", decoder="tfjs")
+>>> for pose in estimator.estimate("people.jpg").poses: ...
 """
 
 __version__ = "0.1.0"
