@@ -167,3 +167,32 @@ def test_network_is_plain_data():
     assert isinstance(net.body, tuple) and isinstance(net.heads, tuple)
     assert net.input_range == (-1.0, 1.0)
     assert all(layer.weights.dtype == np.float32 for layer in net.layers)
+
+
+def test_source_geometry_keeps_the_tap_spacing():
+    net = tiny_network()  # stride 16 without block-13 dilation, like the published graphs
+    at8 = with_output_stride(net, 8, geometry="source")
+    dw = _depthwise_geometry([(layer.stride, layer.dilation) for layer in at8.body])
+    assert dw[:7] == [(2, 1), (1, 1), (2, 1), (1, 1), (2, 1), (1, 1), (1, 1)]
+    assert dw[7:] == [(1, 2)] * 7  # block 13: 2 (its spacing of 16 px at stride 8), not 4
+    atrous8 = with_output_stride(net, 8)
+    assert atrous8.body[-2].dilation == 4
+    # At 32 nothing can keep block 13's spacing: both geometries agree.
+    at32 = with_output_stride(net, 32, geometry="source")
+    assert [(la.stride, la.dilation) for la in at32.body] == [
+        (la.stride, la.dilation) for la in with_output_stride(net, 32).body
+    ]
+
+
+def test_source_geometry_equals_the_rule_for_a_source_that_follows_it():
+    ruled = with_output_stride(tiny_network(), 16 * 2)  # nominal network
+    ruled = with_output_stride(ruled, 16)  # the rule at 16: block 13 dilation 2
+    for stride in (8, 32):
+        a = with_output_stride(ruled, stride, geometry="source")
+        b = with_output_stride(ruled, stride)
+        assert [(x.stride, x.dilation) for x in a.body] == [(x.stride, x.dilation) for x in b.body]
+
+
+def test_unknown_geometry_raises():
+    with pytest.raises(PosenetError, match="geometry"):
+        with_output_stride(tiny_network(), 8, geometry="magic")

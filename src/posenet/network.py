@@ -35,6 +35,7 @@ __all__ = [
     "LAYER_KINDS",
     "MOBILENET_V1_LAYERS",
     "OUTPUT_STRIDES",
+    "RETARGET_GEOMETRIES",
     "Layer",
     "Network",
     "atrous_geometry",
@@ -277,26 +278,68 @@ def atrous_geometry(
     return tuple(geometry)
 
 
-def with_output_stride(network: Network, output_stride: int) -> Network:
-    """The network re-targeted to output_stride by the atrous rule.
+#: The ways with_output_stride can re-target; "atrous" is POSENET.md §2's rule.
+RETARGET_GEOMETRIES: dict[str, str] = {
+    "atrous": "POSENET.md §2's atrous rule on MobileNetV1's nominal strides (TF.js 1.x)",
+    "source": "keep each layer's tap spacing in input pixels as the source has it",
+}
+
+
+def with_output_stride(
+    network: Network, output_stride: int, *, geometry: str = "atrous"
+) -> Network:
+    """The network re-targeted to output_stride.
 
     Asking for the stride the layers already give returns the network
     unchanged, so a source's own strides and dilations are kept at its native
     stride (the published stride-16 graphs have no dilation in block 13 where
-    the rule would put 2; tests/test_build.py pins this). Any other stride is
-    computed from the nominal strides. 1x1 layers get dilation 1 (it has no
-    effect on them). Raises PosenetError for a stride the body cannot reach.
+    the rule would put 2; tests/test_build.py pins this). Any other stride
+    gets the strides of the atrous rule (nominal strides kept until the output
+    stride is reached, 1 afterwards) and dilations chosen by `geometry`:
+
+    - "atrous" (default, the reference): POSENET.md §2's rates, i.e. what the
+      nominal stride-32 network needs to keep its tap spacing in input pixels.
+    - "source": the dilation that keeps each layer's tap spacing as in the
+      network given, `spacing / new cumulative stride` (at least 1). It equals
+      "atrous" wherever the source follows the rule (checkpoints, BodyPix
+      quant1-100) and differs for the stride-16 graphs without block-13
+      dilation: at stride 8 their block 13 gets dilation 2 instead of 4, which
+      finds test_couple's people far better (tests/test_build.py measures it).
+
+    1x1 layers always get dilation 1 (it has no effect on them). Raises
+    PosenetError for a stride the body cannot reach or an unknown geometry.
     """
+    if geometry not in RETARGET_GEOMETRIES:
+        raise PosenetError(f"geometry {geometry!r} is not one of {tuple(RETARGET_GEOMETRIES)}")
     if output_stride == network.output_stride and output_stride in OUTPUT_STRIDES:
         return network
-    geometry = atrous_geometry([layer.nominal_stride for layer in network.body], output_stride)
+    rule = atrous_geometry([layer.nominal_stride for layer in network.body], output_stride)
+    if geometry == "source":
+        rule = _keep_spacing(network.body, [stride for stride, _ in rule])
     body = tuple(
         dataclasses.replace(
             layer, stride=stride, dilation=dilation if layer.kernel != (1, 1) else 1
         )
-        for layer, (stride, dilation) in zip(network.body, geometry, strict=True)
+        for layer, (stride, dilation) in zip(network.body, rule, strict=True)
     )
     return dataclasses.replace(network, body=body)
+
+
+def _keep_spacing(body: Sequence[Layer], strides: Sequence[int]) -> list[tuple[int, int]]:
+    """(stride, dilation) per layer keeping each layer's tap spacing in input pixels.
+
+    A layer's taps lie `cumulative stride before it * dilation` input pixels
+    apart; with the new strides the dilation that keeps that spacing is the
+    ratio (powers of two, so exact), or 1 where the new grid is coarser.
+    """
+    geometry = []
+    before_old, before_new = 1, 1
+    for layer, stride in zip(body, strides, strict=True):
+        spacing = before_old * layer.dilation
+        geometry.append((stride, max(1, spacing // before_new)))
+        before_old *= layer.stride
+        before_new *= stride
+    return geometry
 
 
 def mobilenet_v1_body(
