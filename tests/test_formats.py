@@ -617,3 +617,84 @@ def test_int8_per_channel_model_reads(tmp_path):
     size = (353, 481)
     poses = decode_tfjs(run_network(back, size, 16))
     assert_finds_both(poses, size, max_px=5)
+
+
+def google_style_model(net) -> bytes:
+    """A float model laid out like Google's multi_person_mobilenet_v1_075_float.tflite:
+    outputs float_heatmaps, float_short_offsets, float_mid_offsets (fwd | bwd, 64 channels),
+    plus decoys float_long_offsets (34 channels) and float_segments (1 channel)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    from posenet.tflite.flatbuffer import read_model, write_model
+
+    model = read_model(build_tflite(net, (257, 257), 16))
+    graph = model.subgraphs[0]
+    by_name = {graph.tensors[op.outputs[0]].name.decode(): op for op in graph.operators}
+
+    def constant(array: np.ndarray) -> int:
+        buffer = schema.BufferT()
+        buffer.data = np.frombuffer(array.astype("<f4").tobytes(), np.uint8)
+        model.buffers.append(buffer)
+        tensor = schema.TensorT()
+        tensor.shape, tensor.type = np.asarray(array.shape, np.int32), schema.TensorType.FLOAT32
+        tensor.buffer, tensor.name = len(model.buffers) - 1, b"const"
+        graph.tensors.append(tensor)
+        return len(graph.tensors) - 1
+
+    def head(name: str, weights: np.ndarray, bias: np.ndarray) -> int:
+        """A 1x1 conv on the body output; weights HWIO."""
+        template = by_name["heatmap"]
+        op = schema.OperatorT()
+        op.opcodeIndex, op.builtinOptionsType = template.opcodeIndex, template.builtinOptionsType
+        op.builtinOptions = template.builtinOptions
+        output = schema.TensorT()
+        output.shape = np.asarray([1, 17, 17, weights.shape[3]], np.int32)
+        output.type, output.buffer, output.name = schema.TensorType.FLOAT32, 0, name.encode()
+        graph.tensors.append(output)
+        index = len(graph.tensors) - 1
+        source = template.inputs[0]
+        op.inputs = np.asarray(
+            [source, constant(weights.transpose(3, 0, 1, 2)), constant(bias)], np.int32
+        )
+        op.outputs = np.asarray([index], np.int32)
+        graph.operators.append(op)
+        return index
+
+    fwd, bwd = net.head("displacement_fwd"), net.head("displacement_bwd")
+    keep = [
+        op
+        for op in graph.operators
+        if graph.tensors[op.outputs[0]].name.decode()
+        not in ("displacement_fwd_2", "displacement_bwd_2")
+    ]
+    graph.operators = keep
+    graph.tensors[by_name["heatmap"].outputs[0]].name = b"float_heatmaps"
+    graph.tensors[by_name["offset_2"].outputs[0]].name = b"float_short_offsets"
+    mid = head(
+        "float_mid_offsets",
+        np.concatenate([fwd.weights, bwd.weights], axis=3),
+        np.concatenate([fwd.bias, bwd.bias]),
+    )
+    offsets = net.head("offsets")
+    long = head("float_long_offsets", -offsets.weights, -offsets.bias)
+    segments = head("float_segments", offsets.weights[..., :1], offsets.bias[:1])
+    graph.outputs = np.asarray(
+        [by_name["heatmap"].outputs[0], by_name["offset_2"].outputs[0], mid, long, segments],
+        np.int32,
+    )
+    return write_model(model)
+
+
+def test_google_style_float_model(tmp_path):
+    net = network(POSENET_JSON)
+    path = tmp_path / "multi_person_mobilenet_v1_075_float.tflite"
+    path.write_bytes(google_style_model(net))
+    back = read_network(path)
+    for a, b in zip(back.layers, net.layers, strict=True):
+        assert np.array_equal(a.weights, b.weights) and np.array_equal(a.bias, b.bias), a.name
+    # The Runtime maps the same file onto the same heads as the plain build.
+    image = couple_stretched(257, 257)
+    plain = Runtime(build_tflite(net, (257, 257), 16), threads=1).run(image)
+    google = Runtime(path.read_bytes(), threads=1).run(image)
+    for x, y in zip(heads_list(plain), heads_list(google), strict=True):
+        assert np.abs(x - y).max() < 1e-4
