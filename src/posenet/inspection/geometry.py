@@ -86,6 +86,23 @@ class Conv:
             per_output *= self.in_channels
         return int(positions * self.out_channels * per_output)
 
+    def brief(self, activation: str = "none") -> str:
+        """A few characters for a drawing: '3x3 /2 3->24 relu6', 'dw 3x3 d2 384'."""
+        parts = [f"{self.kernel[0]}x{self.kernel[1]}"]
+        if self.kind == "dense":
+            parts = ["dense"]
+        if self.stride != (1, 1):
+            parts.append("/" + "x".join(str(s) for s in dict.fromkeys(self.stride)))
+        if self.dilation != (1, 1):
+            parts.append("d" + "x".join(str(d) for d in dict.fromkeys(self.dilation)))
+        if self.kind == "depthwise":
+            parts.append(f"{self.in_channels} ch")
+        else:
+            parts.append(f"{self.in_channels}\u2192{self.out_channels}")
+        if activation not in ("none", ""):
+            parts.append(activation)
+        return " ".join(parts)
+
     def _pad(self, axis: int) -> str | tuple[int, int]:
         if isinstance(self.padding, str):
             return self.padding

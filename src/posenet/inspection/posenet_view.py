@@ -30,6 +30,7 @@ __all__ = [
     "output_channels",
     "role_from_name",
     "units_from_network",
+    "view_from_network",
     "walk_graph",
 ]
 
@@ -206,7 +207,7 @@ def walk_graph(
         names = [graph.ops[index].name, graph.tensors[end].name]
         names += [graph.tensors[t].name for t in graph.ops[index].inputs if t >= 0]
         role = next((r for n in names if (r := role_from_name(n, conv.out_channels))), None)
-        heads.append((role or "other", replace(unit, end=end)))
+        heads.append((role or "other", replace(unit, end=end, source=graph.tensors[end].name)))
     _fill_roles_by_channels(heads)
     return body, heads, None
 
@@ -290,7 +291,8 @@ def build_view(
         )
         shape = out
     head_rows = []
-    for role, unit in heads:
+    order = {name: i for i, name in enumerate(HEAD_NAMES)}
+    for role, unit in sorted(heads, key=lambda pair: order.get(pair[0], len(order))):
         out = unit.conv.output_shape(shape) if shape else None
         head_rows.append(
             Head(
@@ -379,6 +381,10 @@ def output_channels(
             op = producer.get(t)
             if role:
                 layout, names = head_layout(role), channel_names(role)
+                if role == "heatmap" and op is not None and op.type in ("Sigmoid", "LOGISTIC"):
+                    layout = (
+                        f"{NUM_KEYPOINTS} keypoint scores (sigmoid already applied in the file)"
+                    )
             elif op is not None and op.type in ("CONCATENATION", "ConcatV2", "Concat"):
                 parts = [
                     roles.get(i) or role_from_name(graph.tensors[i].name, None)
@@ -397,3 +403,59 @@ def output_channels(
                         layout += " (each y then x per pose-chain edge)"
         rows.append(Channels(name=tensor.name, shape=shape, layout=layout, channel_names=names))
     return rows
+
+
+def view_from_network(
+    network: Network,
+    graph: Graph | None,
+    convs: Sequence[Conv | None],
+    activations: Sequence[str],
+    *,
+    input_size: tuple[int, int] | None,
+    size_from: str,
+    input_scaling: str,
+    source: str,
+    notes: Sequence[str] = (),
+) -> PosenetView:
+    """The view of a Network read by posenet.formats, tied to the file's graph when it has one.
+
+    Layers, strides, dilations, activations and parameters are the Network's,
+    i.e. what posenet runs. When the graph walk finds the same number of body
+    layers, each layer and head also names the operator that computes it.
+    """
+    body, heads = units_from_network(network)
+    notes = list(notes)
+    outputs: list[Channels] = []
+    if graph is not None:
+        graph_body, graph_heads, _ = walk_graph(graph, convs, activations)
+        if len(graph_body) == len(body):
+            body = [
+                replace(unit, op=found.op, source=found.source)
+                for unit, found in zip(body, graph_body, strict=True)
+            ]
+        by_role = {role: unit for role, unit in graph_heads if role != "other"}
+        heads = [
+            (role, replace(unit, op=by_role[role].op, source=by_role[role].source))
+            if role in by_role
+            else (role, unit)
+            for role, unit in heads
+        ]
+        roles = {u.end: role for role, u in graph_heads if u.end is not None and role != "other"}
+        outputs = output_channels(graph, roles)
+        others = [u for role, u in graph_heads if role == "other"]
+        if others:
+            names = ", ".join(graph.tensors[u.end].name for u in others if u.end is not None)
+            notes.append(
+                f"{len(others)} more 1x1 head(s) read the body ({names}): not PoseNet's, "
+                "posenet ignores them"
+            )
+    return build_view(
+        body,
+        heads,
+        input_size=input_size,
+        size_from=size_from,
+        input_scaling=input_scaling,
+        outputs=outputs,
+        source=source,
+        notes=notes,
+    )

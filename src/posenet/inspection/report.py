@@ -112,6 +112,7 @@ class Op:
     name: the node name (GraphDef) or the name of the first output (TFLite).
     options: the operator's own options, decoded into JSON-able values.
     summary: the options in words ("3x3, stride 2, SAME, ReLU6").
+    brief: a few characters of it for the graph drawing ("3x3 /2 3->24 relu6").
     custom: the custom code when the op is a TFLite CUSTOM op.
     cpu: False for code no CPU can run (Edge TPU).
     macs: multiply-accumulates at the report's input size; None if unknown.
@@ -125,6 +126,7 @@ class Op:
     outputs: tuple[int, ...]
     options: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
+    brief: str = ""
     custom: str | None = None
     cpu: bool = True
     macs: int | None = None

@@ -126,11 +126,10 @@ def _io_table(graph: Graph, indices: Sequence[int]) -> list[str]:
     rows = [("tensor", "name", "dtype", "shape", "quantization")]
     for i in indices:
         t = graph.tensors[i]
-        shape = w.shape(t.shape)
-        if t.shape_at_size is not None:
-            shape += f" (at size: {w.shape(t.shape_at_size)})"
-        rows.append((str(i), _short(t.name), t.dtype, shape, w.quantization(t.quantization)))
-    return _table(rows)
+        rows.append(
+            (str(i), _short(t.name), t.dtype, _tensor_shape(t), w.quantization(t.quantization))
+        )
+    return _table(_drop_empty_columns(rows))
 
 
 def _posenet(view: PosenetView) -> list[str]:
@@ -275,25 +274,47 @@ def _ops_table(graph: Graph) -> list[str]:
 
 
 def _tensors_table(graph: Graph) -> list[str]:
-    rows = [
-        ("#", "name", "dtype", "shape", "signature", "buffer", "bytes", "quantization", "values")
-    ]
+    header = (
+        "#",
+        "name",
+        "dtype",
+        "shape",
+        "signature",
+        "buffer",
+        "bytes",
+        "quantization",
+        "values",
+        "notes",
+    )
+    rows = [header]
     for t in graph.tensors:
-        signature = w.shape(t.shape_signature) if t.shape_signature is not None else ""
-        shape = w.shape(t.shape)
-        if t.shape_at_size is not None:
-            shape += f" -> {w.shape(t.shape_at_size)}"
         rows.append(
             (
                 str(t.index),
                 _short(t.name),
                 t.dtype,
-                shape,
-                signature,
+                _tensor_shape(t),
+                w.shape(t.shape_signature) if t.shape_signature is not None else "",
                 "" if t.buffer is None else str(t.buffer),
                 f"{t.nbytes:,}" if t.nbytes else "",
                 w.quantization(t.quantization),
                 w.values(t.values),
+                ", ".join(t.notes),
             )
         )
-    return _table(rows)
+    return _table(_drop_empty_columns(rows))
+
+
+def _tensor_shape(t) -> str:
+    """The stored shape, with the shape at the report's size when it differs."""
+    if t.shape is None and t.shape_at_size is not None:
+        return f"{w.shape(t.shape_at_size)} (inferred)"
+    if t.shape_at_size is not None:
+        return f"{w.shape(t.shape)} -> {w.shape(t.shape_at_size)}"
+    return w.shape(t.shape)
+
+
+def _drop_empty_columns(rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Leave out columns that are empty in every row but the header."""
+    keep = [i for i in range(len(rows[0])) if any(r[i] for r in rows[1:])]
+    return [tuple(r[i] for i in keep) for r in rows]

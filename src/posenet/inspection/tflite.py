@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 from flatbuffers import flexbuffers
 
+from ..errors import PosenetError
 from ..tflite.flatbuffer import (
     EDGETPU_OP,
     POSENET_DECODER_OP,
@@ -125,9 +127,20 @@ _EDGETPU_KEYS = {
 
 
 def describe_tflite(path: Path, size: tuple[int, int] | None = None) -> Report:
-    """Describe a .tflite file; size (height, width) overrides its input size for MACs."""
+    """Describe a .tflite file; size (height, width) overrides its input size for MACs.
+
+    A file that parses but points outside itself (a tensor index past the end,
+    a buffer that is not there) is reported as damaged, not as a crash.
+    """
     data = path.read_bytes()
     model = read_model(data, source=str(path))
+    try:
+        return _describe(path, data, model, size)
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError, struct.error) as exc:
+        raise PosenetError(f"{path}: damaged TFLite model ({type(exc).__name__}: {exc})") from None
+
+
+def _describe(path: Path, data: bytes, model, size: tuple[int, int] | None) -> Report:
     graphs = []
     subgraph_convs: list[list[geo.Conv | None]] = []
     subgraph_acts: list[list[str]] = []
@@ -305,6 +318,7 @@ def _describe_subgraph(model, sub, index: int, data: bytes, size: tuple[int, int
                 outputs=op_out,
                 options=options,
                 summary=_summary(op_type, options, conv, implied, is_custom),
+                brief=_brief(op_type, options, conv, activation),
                 custom=op_type if is_custom else None,
                 cpu=op_type != EDGETPU_OP,
                 params=params,
@@ -512,6 +526,19 @@ def _summary(op_type: str, options: dict, conv, implied: str, custom: bool) -> s
         activation = options["fusedActivationFunction"]
         parts.append(f"fused activation {activation}" + (f" ({implied})" if implied else ""))
     return ", ".join(parts)
+
+
+def _brief(op_type: str, options: dict, conv, activation: str) -> str:
+    """A few characters for the drawing."""
+    if conv is not None:
+        return conv.brief(activation)
+    if op_type == POSENET_DECODER_OP:
+        return f"{options.get('max_detections', '?')} poses, stride {options.get('stride', '?')}"
+    if op_type == EDGETPU_OP:
+        return f"TPU code, {options.get('executable_bytes', 0) / 1e6:.2f} MB"
+    if "axis" in options:
+        return f"axis {options['axis']}"
+    return ""
 
 
 def _custom_summary(code: str, options: dict) -> str:
