@@ -353,8 +353,11 @@ def test_cli_writes_prints_and_does_not_overwrite(tmp_path, monkeypatch, capsys)
     assert not (folder / "poses.png").exists(), "refusing must happen before any writing"
 
     out = tmp_path / "elsewhere"
-    assert main(["explain", couple, "--out", str(out), "--decoder", "single"]) == 0
+    argv = ["explain", couple, "--out", str(out), "--decoder", "single", "--size", "auto"]
+    assert main(argv) == 0  # the estimator picks the input size for this image
     assert capsys.readouterr().out.splitlines()[0] == str(out / "poses.png")
+    with Image.open(out / "poses.png") as poses, Image.open(out / "offsets.png") as offsets:
+        assert poses.size == offsets.size
     assert main(["explain", couple, "--force"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == len(PANELS)
     with Image.open(folder / "sheet.png") as sheet:

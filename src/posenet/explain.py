@@ -511,8 +511,10 @@ def _colorbar(sheet: Image.Image, pen: ImageDraw.ImageDraw, box: tuple[int, int,
         w = pen.textlength(text, font=font)
         x_text = min(max(x - w / 2, left + 2), right - 2 - w)
         pen.text((x_text, bar_bottom + 6), text, fill=_TEXT, font=font)
-    caption = f"sigmoid of the logit; see-through below {_OPAQUE_FROM:g}"
-    pen.text((bar_left, bar_bottom + 24), caption, fill=_DIM_TEXT, font=font)
+    captions = ("sigmoid of the heatmap logit", f"see-through below {_OPAQUE_FROM:g}")
+    for i, caption in enumerate(captions):
+        text = _fit_text(caption, font, right - bar_left - 4)
+        pen.text((bar_left, bar_bottom + 24 + 16 * i), text, fill=_DIM_TEXT, font=font)
 
 
 def _fit_text(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> str:

@@ -60,14 +60,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def network_view(estimator, pixels: np.ndarray) -> tuple[np.ndarray, Heads, list[Pose]]:
-    """The fitted input, its Heads and its poses in INPUT pixels, as `estimator` would
-    compute them (same input size, fit, resample, decoder and options), but without
-    mapping the poses back: explain draws on what the network saw."""
+    """The fitted input, its Heads and its poses in INPUT pixels, exactly as `estimator`
+    computes them, but not mapped back: explain draws on what the network saw.
+
+    The estimator runs the network itself, so its choice of input size (fixed, or
+    `auto` per image) stays its own; the image is then fitted again the same way and
+    the heads decoded again (a few milliseconds) for poses before mapping.
+    """
     from ..decode import decode
     from ..image import fit
 
+    heads = estimator.estimate(pixels, keep_heads=True).heads
     fitted = fit(pixels, estimator.input_size, estimator.fit_mode, estimator.resample)
-    heads = estimator.runtime.run(fitted.pixels)
+    if fitted.pixels.shape[:2] != tuple(heads.input_size):
+        raise PosenetError("explain: the estimator's input size changed while running")
     poses = decode(heads, estimator.decoder, **estimator.options)
     return fitted.pixels, heads, poses
 
