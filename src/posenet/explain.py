@@ -456,7 +456,9 @@ def contact_sheet(
     label_font = _font(13)
     for name, (left, top, right, bottom) in layout.boxes.items():
         if name in panels:
-            tile = panels[name].resize((right - left, bottom - top), Image.Resampling.BICUBIC)
+            tile = panels[name].resize(
+                (right - left, bottom - top), Image.Resampling.BICUBIC, reducing_gap=2.0
+            )
             sheet.paste(tile, (left, top))
         label = labels.get(name, name)
         if name == "legend":
