@@ -698,3 +698,14 @@ def test_google_style_float_model(tmp_path):
     google = Runtime(path.read_bytes(), threads=1).run(image)
     for x, y in zip(heads_list(plain), heads_list(google), strict=True):
         assert np.abs(x - y).max() < 1e-4
+
+
+def test_explicit_pad_layout_reads_back(tmp_path):
+    """The K210 layout (stride-2 3x3 convs as symmetric PAD + VALID) reads as SAME convs."""
+    net = network(POSENET_JSON)
+    path = tmp_path / "k210.tflite"
+    path.write_bytes(build_tflite(net, (257, 257), 16, explicit_pad=True))
+    back = read_network(path)
+    for a, b in zip(back.layers, net.layers, strict=True):
+        assert np.array_equal(a.weights, b.weights) and np.array_equal(a.bias, b.bias)
+        assert (a.stride, a.dilation, a.activation) == (b.stride, b.dilation, b.activation)
