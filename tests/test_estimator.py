@@ -95,3 +95,21 @@ def test_timings_are_recorded(couple, estimator):
 def test_bad_decoder_option_is_a_clear_error():
     with pytest.raises(PosenetError, match="no option"):
         posenet.Estimator(decoder="tfjs", decoder_options={"bogus": 1})
+
+
+@pytest.mark.parametrize(("geometry", "people"), [("atrous", 3), ("source", 2)])
+def test_stride_8_geometry_reaches_the_builder(couple, geometry, people):
+    """--geometry changes the rebuilt network: the rule's block-13 dilation 4 invents a
+    third person on test_couple, the source's tap spacing (dilation 2) does not."""
+    est = posenet.Estimator("tfjs-075", stride=8, geometry=geometry)
+    assert est.runtime.output_stride == 8
+    assert len(est.estimate(couple).poses) == people
+
+
+def test_size_is_rounded_to_the_grid_and_auto_follows_the_image(couple):
+    est = posenet.Estimator(size="500x700")
+    assert est.requested_size == (500, 700)
+    assert est.input_size == (497, 705)  # k * 16 + 1
+    auto = posenet.Estimator(size="auto", long_side=481)
+    auto.estimate(couple)
+    assert auto.input_size == (321, 481)  # 1278x1920 -> long side 481, on the grid

@@ -73,7 +73,8 @@ class Estimator:
         ratio, long side `long_side`); rounded to the nearest k * stride + 1.
         Default: the model's own size.
     stride: output stride 8, 16 or 32 (default the model's own); another stride
-        rebuilds the network by the atrous rule.
+        rebuilds the network: `geometry` "atrous" (POSENET.md's rule, default) or
+        "source" (keep the source's tap spacing; better for the stride-16 graphs).
     fit: `pad` (keep aspect ratio) or `stretch`; resample: `bilinear` or `nearest`.
     flip_horizontal: mirror the results (x -> width - 1 - x, left <-> right), as TF.js.
     threads: LiteRT CPU threads (None: LiteRT's choice).
@@ -87,6 +88,7 @@ class Estimator:
         decoder_options: dict[str, Any] | None = None,
         size: str | tuple[int, int] | None = None,
         stride: int | None = None,
+        geometry: str = "atrous",
         long_side: int = DEFAULT_LONG_SIDE,
         fit: str = "pad",
         resample: str = "bilinear",
@@ -96,7 +98,7 @@ class Estimator:
         if isinstance(model, LoadedModel):
             self.model = model
         else:
-            self.model = load(model, output_stride=stride)
+            self.model = load(model, output_stride=stride, geometry=geometry)
         self.decoder = decoder
         self.options = self._decoder_options(decoder, decoder_options or {})
         self.fit_mode = fit

@@ -17,6 +17,7 @@ from typing import Any
 from . import store
 from .errors import PosenetError
 from .formats import detect_format, read_network
+from .network import with_output_stride
 from .runtime import infer_stride
 from .sizes import round_side
 from .tflite.build import build_tflite, network_digest
@@ -92,6 +93,7 @@ def load(
     model: str | Path | None = None,
     *,
     output_stride: int | None = None,
+    geometry: str = "atrous",
     float16: bool = False,
 ) -> LoadedModel:
     """Load a model by registry name or path into runnable TFLite bytes.
@@ -99,6 +101,7 @@ def load(
     A runnable .tflite is used as it is when no other output stride is asked
     for; any other format, or another stride, is read into a Network and built
     (the build is cached by content hash under the store's `built/` folder).
+    `geometry` picks the dilations of a re-targeted stride (network.with_output_stride).
     """
     name, path = resolve(model)
     fmt = detect_format(path)
@@ -108,6 +111,7 @@ def load(
             return loaded
     network = read_network(path)
     stride = output_stride or network.native_output_stride
+    network = with_output_stride(network, stride, geometry=geometry)
     size = _default_size(stride)
     digest = network_digest(network, size, stride, float16)
     cached = store.home() / "built" / f"{digest}.tflite"

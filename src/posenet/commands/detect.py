@@ -12,7 +12,7 @@ from .. import store
 from ..decode import DECODERS
 from ..errors import PosenetError
 from ..image import FITS, RESAMPLES
-from ..network import OUTPUT_STRIDES
+from ..network import OUTPUT_STRIDES, RETARGET_GEOMETRIES
 from ..sizes import SIZE_FORMS
 
 
@@ -37,6 +37,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--stride", type=int, choices=OUTPUT_STRIDES, help="output stride (default: model's)"
+    )
+    parser.add_argument(
+        "--geometry",
+        choices=RETARGET_GEOMETRIES,
+        default="atrous",
+        help="dilations when --stride differs from the model's: atrous rule (default) or "
+        "source (keep the source's tap spacing; better for the published stride-16 graphs)",
     )
     parser.add_argument("--decoder", choices=DECODERS, default="coral", help="default: coral")
     parser.add_argument("--fit", choices=FITS, default="pad", help="default: pad")
@@ -76,6 +83,7 @@ def estimator_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "decoder_options": options,
         "size": args.size,
         "stride": args.stride,
+        "geometry": args.geometry,
         "fit": args.fit,
         "resample": args.resample,
         "flip_horizontal": args.flip,
