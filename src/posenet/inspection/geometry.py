@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .report import Graph
+
 __all__ = [
     "CONV_KINDS",
     "Conv",
@@ -26,6 +28,7 @@ __all__ = [
     "pad_rule",
     "reshape_rule",
     "same_rule",
+    "weight_totals",
 ]
 
 Shape = tuple[int, ...]
@@ -217,3 +220,44 @@ def infer_shapes(
             else:
                 shapes[tensor] = stored.get(tensor) if trust_stored else None
     return shapes
+
+
+#: Ops whose constant inputs past the first describe structure (paddings, shapes,
+#: axes, block sizes), not learned weights.
+STRUCTURAL_OPS = {
+    "PAD", "PADV2", "MIRROR_PAD", "RESHAPE", "TRANSPOSE", "SLICE", "STRIDED_SLICE",
+    "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND", "MEAN", "SUM", "REDUCE_MAX", "SQUEEZE",
+    "EXPAND_DIMS", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "GATHER", "TILE",
+    "Pad", "PadV2", "MirrorPad", "Reshape", "Transpose", "Slice", "StridedSlice",
+    "SpaceToBatchND", "BatchToSpaceND", "Mean", "Sum", "Max", "Squeeze", "ExpandDims",
+    "ConcatV2", "ResizeBilinear", "ResizeNearestNeighbor", "GatherV2", "Tile",
+}  # fmt: skip
+
+
+def weight_totals(graphs: Sequence[Graph]) -> tuple[int, int, int]:
+    """(parameters, bytes, structural constants left out) over the constants of graphs.
+
+    A constant counts as a weight unless every op that reads it is a
+    structural op reading it past its first input (PAD's paddings, RESHAPE's
+    shape). A buffer shared by several tensors is counted once.
+    """
+    params = nbytes = skipped = 0
+    seen: set[int] = set()
+    for graph in graphs:
+        readers: dict[int, list[tuple[str, int]]] = {}
+        for op in graph.ops:
+            for position, t in enumerate(op.inputs):
+                if t >= 0:
+                    readers.setdefault(t, []).append((op.type, position))
+        for t in graph.tensors:
+            if not t.constant or (t.buffer and t.buffer in seen):
+                continue
+            if t.buffer:
+                seen.add(t.buffer)
+            uses = readers.get(t.index, [])
+            if uses and all(kind in STRUCTURAL_OPS and pos > 0 for kind, pos in uses):
+                skipped += 1
+                continue
+            params += t.elements or 0
+            nbytes += t.nbytes
+    return params, nbytes, skipped

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import PosenetError
 from ..formats import read_network
 from . import words as w
+from .geometry import weight_totals
 from .posenet_view import view_from_network
 from .report import Report, Totals
 from .tfgraph import DEFAULT_SIZE, OPEN_SIZE_NOTE, Constant, Node, describe_graph
@@ -114,7 +115,7 @@ def describe_graphdef(path: Path, size: tuple[int, int] | None = None) -> Report
         ("node types", ", ".join(f"{k} {v}" for k, v in counts.most_common())),
         ("devices", ", ".join(sorted({r.device for r in proto.node if r.device})) or "none set"),
     ]
-    params = sum(math.prod(c.shape) for c in constants.values())
+    params, weight_bytes, skipped = weight_totals([graph])
     macs_list = [op.macs for op in graph.ops]
     macs = None if any(m is None for m in macs_list) else int(sum(m or 0 for m in macs_list))
     return Report(
@@ -124,10 +125,16 @@ def describe_graphdef(path: Path, size: tuple[int, int] | None = None) -> Report
         file_bytes=len(data),
         facts=tuple(facts),
         graphs=(graph,),
-        totals=Totals(params, sum(c.nbytes for c in constants.values()), macs, input_size),
+        totals=Totals(params, weight_bytes, macs, input_size, _skipped_note(skipped)),
         posenet=view,
         posenet_problem=problem,
     )
+
+
+def _skipped_note(skipped: int) -> tuple[str, ...]:
+    if not skipped:
+        return ()
+    return (f"{skipped} structural constant(s) (paddings, shapes, axes) are not parameters",)
 
 
 def _graph_pb2():

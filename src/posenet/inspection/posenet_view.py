@@ -40,6 +40,8 @@ MOBILENET_BASE_WIDTH = 32
 
 #: Activation op types that may follow a conv as an op of their own.
 _ACTIVATION_OPS = {"RELU6": "relu6", "RELU": "relu", "Relu6": "relu6", "Relu": "relu"}
+#: Padding ops folded into the VALID convolution that follows them.
+_PAD_OPS = {"PAD", "PADV2", "Pad", "PadV2"}
 
 
 @dataclass(frozen=True)
@@ -174,20 +176,25 @@ def walk_graph(
         while (op := single_reader(tensor)) is not None and convs[op.index] is None:
             if op.type in _ACTIVATION_OPS:
                 activation = _ACTIVATION_OPS[op.type]
-            elif _data_inputs(graph, op) != 1 or activation != "none":
+            elif _data_inputs(graph, op) != 1 or activation != "none" or op.type in _PAD_OPS:
                 break
             tensor = op.outputs[0]
         return activation, tensor
 
     body: list[Unit] = []
     current = graph.inputs[0]
+    pads: tuple[int, int, int, int] | None = None
     while (op := single_reader(current)) is not None:
         conv = convs[op.index]
         if conv is None:
             if _data_inputs(graph, op) != 1 or op.type in _ACTIVATION_OPS:
                 break
+            pads = _spatial_pads(graph, op) if op.type in _PAD_OPS else pads
             current = op.outputs[0]
             continue
+        if pads is not None and conv.padding == "VALID":
+            conv = replace(conv, padding=pads)  # PAD + VALID conv is one padded conv
+        pads = None
         kind = _body_kind(conv, first=not body)
         following, end = follow(op.outputs[0])
         activation = activations[op.index] if activations[op.index] != "none" else following
@@ -210,6 +217,19 @@ def walk_graph(
         heads.append((role or "other", replace(unit, end=end, source=graph.tensors[end].name)))
     _fill_roles_by_channels(heads)
     return body, heads, None
+
+
+def _spatial_pads(graph: Graph, op) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of an NHWC PAD op with constant paddings."""
+    if len(op.inputs) < 2 or op.inputs[1] < 0:
+        return None
+    values = graph.tensors[op.inputs[1]].values
+    if values is None or values.count != 8 or len(values.preview) != 8:
+        return None
+    p = [int(v) for v in values.preview]
+    if p[0] or p[1] or p[6] or p[7]:
+        return None
+    return (p[2], p[3], p[4], p[5])
 
 
 def _data_inputs(graph: Graph, op) -> int:

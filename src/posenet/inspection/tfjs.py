@@ -22,6 +22,7 @@ from ..errors import PosenetError
 from ..formats import read_network
 from ..formats.tfjs_graph import find_model_json, read_weights
 from . import words as w
+from .geometry import weight_totals
 from .posenet_view import view_from_network, walk_graph
 from .report import Quantization, Report, Totals
 from .tfgraph import DEFAULT_SIZE, OPEN_SIZE_NOTE, Constant, Node, describe_graph
@@ -101,12 +102,12 @@ def describe_tfjs_graph(path: Path, size: tuple[int, int] | None = None) -> Repo
             ", ".join(f"{n} weights {k}" for k, n in quantized.items()) or "none (float32)",
         ),
     ]
-    params = sum(math.prod(c.shape) for c in constants.values())
+    params, weight_bytes, skipped = weight_totals([graph])
     macs_list = [op.macs for op in graph.ops]
     macs = None if any(m is None for m in macs_list) else int(sum(m or 0 for m in macs_list))
     totals = Totals(
         parameters=params,
-        weight_bytes=sum(c.nbytes for c in constants.values()),
+        weight_bytes=weight_bytes,
         macs=macs,
         input_size=input_size,
         notes=tuple(
@@ -116,7 +117,8 @@ def describe_tfjs_graph(path: Path, size: tuple[int, int] | None = None) -> Repo
             ]
             if view is not None and params != view.params
             else []
-        ),
+        )
+        + ((f"{skipped} structural constant(s) are not parameters",) if skipped else ()),
     )
     return Report(
         path=source,

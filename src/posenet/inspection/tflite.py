@@ -813,16 +813,7 @@ def _facts(model, graphs: list[Graph], data: bytes, edgetpu: bool) -> list[tuple
 
 
 def _totals(model, graphs, input_size, edgetpu: bool, custom: list[Op]) -> Totals:
-    seen: set[int] = set()
-    params = nbytes = 0
-    for graph in graphs:
-        for t in graph.tensors:
-            if not t.constant or (t.buffer is not None and t.buffer in seen):
-                continue
-            if t.buffer is not None:
-                seen.add(t.buffer)
-            params += t.elements or 0
-            nbytes += t.nbytes
+    params, nbytes, skipped = geo.weight_totals(graphs)
     main = graphs[0]
     counted = [op.macs for op in main.ops if op.custom is None]
     macs = None if any(m is None for m in counted) else int(sum(m or 0 for m in counted))
@@ -839,6 +830,8 @@ def _totals(model, graphs, input_size, edgetpu: bool, custom: list[Op]) -> Total
     if custom:
         names = ", ".join(sorted({op.custom for op in custom if op.custom}))
         notes.append(f"MACs leave out the custom op(s) {names}")
+    if skipped:
+        notes.append(f"{skipped} structural constant(s) (paddings, shapes) are not parameters")
     return Totals(params, nbytes, macs, input_size, tuple(notes))
 
 
