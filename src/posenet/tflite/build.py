@@ -10,8 +10,12 @@ as TFLite wants them.
 
 With explicit_pad every stride-2 3x3 conv is written as PAD [[0,0],[1,1],[1,1],[0,0]]
 + a VALID conv instead: the layout the Kendryte K210's KPU accepts (symmetric
-padding only, POSENET.md §7). It computes the same numbers as SAME because it
-is only allowed where each padded side is odd.
+padding only, POSENET.md §7). Where the padded side is odd (every size
+k * output_stride + 1) that is exactly SAME. Where it is even SAME would pad
+bottom/right only and shift the grid by up to output_stride - 1 pixels; the
+symmetric pad keeps cell i centred on pixel i * output_stride, the alignment
+the decoders assume, so sizes k * output_stride are usable too (the K210
+needs them: its KPU halves only even sides).
 
 Input: float32[1, H, W, 3] in [-1, 1] (the Runtime feeds x / 127.5 - 1).
 Outputs: `heatmap` (logits, 17), `offset_2` (34), `displacement_fwd_2` (32),
@@ -65,9 +69,8 @@ def build_tflite(
     geometry at its native stride, the atrous rule otherwise).
     float16_weights stores weights and biases as float16 with DEQUANTIZE ops in
     front (half the file size; LiteRT computes in float32 either way).
-    explicit_pad writes stride-2 3x3 convs as PAD + VALID (the K210 layout);
-    it raises PosenetError where a padded side is even, since SAME would then
-    pad bottom/right only and the two would differ.
+    explicit_pad writes stride-2 3x3 convs as PAD + VALID (the K210 layout;
+    equal to SAME at odd sides, grid-aligned symmetric padding at even ones).
     Raises PosenetError for an impossible stride or size.
     """
     height, width = _check_size(input_size)
@@ -83,7 +86,7 @@ def build_tflite(
         out_shape = _out_shape(shape, layer)
         padding = schema.Padding.SAME
         if explicit_pad and layer.stride == 2 and layer.kernel != (1, 1):
-            current = graph.pad(layer, current, _padded_shape(shape, layer))
+            current = graph.pad(layer, current, (shape[0] + 2, shape[1] + 2, shape[2]))
             padding = schema.Padding.VALID
         output = graph.tensor(layer.name, (1, *out_shape))
         graph.conv(layer, current, output, padding)
@@ -143,18 +146,8 @@ def _check_size(input_size: tuple[int, int]) -> tuple[int, int]:
     return height, width
 
 
-def _padded_shape(shape: tuple[int, int, int], layer: Layer) -> tuple[int, int, int]:
-    """Input shape after the explicit 1-pixel border; PosenetError if a side is even."""
-    if shape[0] % 2 == 0 or shape[1] % 2 == 0:
-        raise PosenetError(
-            f"explicit padding: {layer.name} gets a {shape[0]}x{shape[1]} input; PAD + VALID "
-            "equals SAME only for odd sides (use sizes k * output_stride + 1)"
-        )
-    return shape[0] + 2, shape[1] + 2, shape[2]
-
-
 def _out_shape(shape: tuple[int, int, int], layer: Layer) -> tuple[int, int, int]:
-    """SAME padding: ceil(size / stride) per side."""
+    """SAME padding: ceil(size / stride) per side (also what PAD 1 + VALID 3x3 gives)."""
     return (
         math.ceil(shape[0] / layer.stride),
         math.ceil(shape[1] / layer.stride),
