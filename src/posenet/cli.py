@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 #: Sub-commands, each a module of posenet.commands with register(subparsers).
-COMMANDS: tuple[str, ...] = ("detect", "models", "eval", "bench", "inspect", "explain")
+COMMANDS: tuple[str, ...] = ("detect", "models", "eval", "bench", "inspect", "explain", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,209 @@
+"""posenet export to TFLite: float16 and full-integer int8 / uint8, the calibrator wrapper, the CLI.
+
+Acceptance, on test_couple at 353x481 for the TF.js float model and the Coral
+353x481 model: float16 poses within 0.5 px of the float32 build; int8 and
+uint8 find both people with a mean keypoint distance to float32 <= 3 px.
+Distances are in model-input pixels, both decoders.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ai_edge_litert import schema_py_generated as schema
+
+from posenet.cli import main
+from posenet.decode import decode
+from posenet.errors import PosenetError
+from posenet.export import FORMATS, QUANTIZATIONS, export, output_files
+from posenet.export.quantize import quantize_full_integer
+from posenet.export.verify import Check, check, head_errors, person_distances
+from posenet.formats import read_network
+from posenet.image import fit, load_image
+from posenet.model import resolve
+from posenet.poses import Pose
+from posenet.runtime import Runtime
+from posenet.tflite.build import build_tflite
+from posenet.tflite.flatbuffer import op_name, read_model
+
+from .conftest import IMAGES, coral_model
+from .tiny_network import tiny_network
+
+SIZE = (353, 481)
+COUPLE = IMAGES / "test_couple.jpg"
+SOURCES = {"tfjs-075": "tfjs-075", "coral-353x481": str(coral_model("353_481"))}
+DECODERS = ("coral", "tfjs")
+
+
+@cache
+def couple_input(height: int, width: int) -> np.ndarray:
+    return fit(load_image(COUPLE), (height, width), "stretch").pixels
+
+
+@cache
+def float_heads(source: str):
+    network = read_network(resolve(source)[1])
+    return Runtime(build_tflite(network, SIZE, 16), threads=1).run(couple_input(*SIZE))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory):
+    """export() of both sources in every quantization, once per module: {(source, q): result}."""
+    base = tmp_path_factory.getbasetemp()
+    results = {}
+    with pytest.MonkeyPatch.context() as patch:  # the autouse store fixture is per test
+        patch.setenv("POSENET_HOME", str(base / "posenet-home"))
+        patch.setenv("POSENET_MIRROR", str(IMAGES.parent / "models"))
+        for key, source in SOURCES.items():
+            for quantize in ("float16", "int8", "uint8"):
+                out = base / "export" / f"{key}-{quantize}.tflite"
+                results[key, quantize] = export(
+                    source,
+                    out,
+                    quantize=quantize,
+                    calibration=IMAGES,
+                    check_image=COUPLE,
+                )
+    return results
+
+
+def exported_heads(result):
+    runtime = Runtime(result.files[0].read_bytes(), threads=1)
+    assert runtime.input_size == SIZE
+    return runtime.run(couple_input(*SIZE))
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_float16_poses_match_float32(exported, source, decoder):
+    result = exported[source, "float16"]
+    reference = decode(float_heads(SOURCES[source]), decoder)
+    found = decode(exported_heads(result), decoder)
+    distances = person_distances(reference, found)
+    assert len(distances) == 2
+    assert max(distances) <= 0.5, distances
+    assert result.files[0].stat().st_size < 0.55 * 5.0e6  # weights stored as float16
+
+
+@pytest.mark.parametrize("quantize", ["int8", "uint8"])
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_integer_models_find_both_people(exported, source, quantize, decoder):
+    result = exported[source, quantize]
+    model = read_model(result.files[0].read_bytes())
+    graph = model.subgraphs[0]
+    io_type = schema.TensorType.INT8 if quantize == "int8" else schema.TensorType.UINT8
+    assert graph.tensors[graph.inputs[0]].type == io_type
+    assert {graph.tensors[i].type for i in graph.outputs} == {io_type}
+    heads = exported_heads(result)
+    reference = decode(float_heads(SOURCES[source]), decoder)
+    found = decode(heads, decoder)
+    assert sum(p.score >= 0.5 for p in found) == 2
+    distances = person_distances(reference, found)
+    assert len(distances) == 2
+    assert np.mean(distances) <= 3.0, distances
+
+
+def test_export_reports_its_checks(exported):
+    result = exported["coral-353x481", "int8"]
+    assert result.input_size == SIZE and result.output_stride == 16
+    labels = [c.label for c in result.checks]
+    assert labels[0] == "int8 TFLite vs float32"
+    assert labels[1].startswith("int8 TFLite vs source posenet_mobilenet_v1_075_353_481")
+    for c in result.checks:
+        assert c.people == 2 and c.poses == 2 and c.mean_distance <= 3.0
+        assert set(c.head_errors) == {"heatmap", "offsets", "fwd", "bwd"}
+        assert "people 2/2" in c.line()
+
+
+def test_quantize_full_integer_int8_has_no_float_ops():
+    model = build_tflite(tiny_network(), (33, 33), 16)
+    rng = np.random.default_rng(0)
+    samples = [rng.uniform(-1, 1, (1, 33, 33, 3)).astype(np.float32) for _ in range(3)]
+    flat = read_model(quantize_full_integer(model, samples, "int8"))
+    graph = flat.subgraphs[0]
+    ops = {op_name(flat, op.opcodeIndex) for op in graph.operators}
+    assert ops == {"CONV_2D", "DEPTHWISE_CONV_2D"}
+    assert graph.tensors[graph.inputs[0]].type == schema.TensorType.INT8
+    uint8 = read_model(quantize_full_integer(model, samples, "uint8"))
+    ends = {op_name(uint8, op.opcodeIndex) for op in uint8.subgraphs[0].operators}
+    assert "QUANTIZE" in ends  # LiteRT converts at the uint8 ends
+    assert uint8.subgraphs[0].tensors[uint8.subgraphs[0].inputs[0]].type == schema.TensorType.UINT8
+
+
+def test_quantize_full_integer_refuses_bad_calls():
+    model = build_tflite(tiny_network(), (33, 33), 16)
+    with pytest.raises(PosenetError, match="at least one"):
+        quantize_full_integer(model, [], "int8")
+    with pytest.raises(PosenetError, match="int4"):
+        quantize_full_integer(model, [np.zeros((1, 33, 33, 3), np.float32)], "int4")
+    with pytest.raises(PosenetError, match="quantization failed"):
+        quantize_full_integer(b"not a model", [np.zeros((1, 33, 33, 3), np.float32)], "int8")
+
+
+def test_person_distances_and_head_errors_by_hand():
+    xy = np.zeros((17, 2), np.float32)
+    person = Pose(xy, np.ones(17, np.float32), 0.9)
+    faint = Pose(xy + 50, np.ones(17, np.float32), 0.1)
+    near = Pose(xy + np.float32([3, 4]), np.ones(17, np.float32), 0.8)
+    far = Pose(xy + 100, np.ones(17, np.float32), 0.8)
+    assert person_distances([person, faint], [far, near]) == (5.0,)  # the faint one is no person
+    assert person_distances([person], []) == (float("inf"),)
+    heads = float_heads("tfjs-075")
+    assert head_errors(heads, heads) == {"heatmap": 0, "offsets": 0, "fwd": 0, "bwd": 0}
+    result = check(heads, heads, label="same", image="x")
+    assert isinstance(result, Check) and result.mean_distance == 0 and result.people == 2
+
+
+def test_output_files():
+    assert output_files("a/model.tflite", "tflite") == (Path("a/model.tflite"),)
+    assert output_files("a/posenet-0.75.kmodel", "k210") == (
+        Path("a/posenet-0.75.kmodel"),
+        Path("a/posenet-0.75.tflite"),
+    )
+    assert output_files("a/m", "k210") == (Path("a/m.kmodel"), Path("a/m.tflite"))
+
+
+def test_cli_export_float16(tmp_path, capsys):
+    out = tmp_path / "m.tflite"
+    argv = ["export", "tfjs-075", "-o", str(out), "--quantize", "float16", "--size", "257"]
+    assert main([*argv, "--check-image", str(COUPLE)]) == 0
+    text = capsys.readouterr().out
+    assert f"wrote {out}" in text and "at 257x257" in text
+    assert "check: float16 TFLite vs float32 on test_couple.jpg" in text
+    assert Runtime(out.read_bytes()).input_size == (257, 257)
+    assert main(argv) == 2  # exists
+    assert "use --force" in capsys.readouterr().err
+    assert main([*argv, "--force", "--size", "250"]) == 0
+    assert "note: size 250x250 rounded to 257x257" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["coral-075-353x481-edgetpu"], "Edge TPU"),
+        (["tfjs-075", "--format", "onnx"], "unknown export format 'onnx'"),
+        (["tfjs-075", "--quantize", "int4"], "unknown quantization 'int4'"),
+        (["tfjs-075", "--size", "5x5"], "smaller than the output stride"),
+        (["tfjs-075", "--size", "100000"], "too large"),
+        (["tfjs-075", "--stride", "12"], "output stride 12"),
+        (["tfjs-075", "--quantize", "int8"], "int8 needs calibration images"),
+        (["tfjs-075", "--format", "k210", "--quantize", "int8"], "drop --quantize"),
+        (["tfjs-075", "--format", "k210", "--size", "353x481"], "320x240 (W x H)"),
+    ],
+)
+def test_cli_export_errors(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.delenv("POSENET_CALIBRATION", raising=False)
+    assert main(["export", *args, "-o", str(tmp_path / "out.tflite")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("posenet: error:") and message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out.tflite").exists()
+
+
+def test_tables_name_every_choice():
+    assert set(FORMATS) == {"tflite", "k210"}
+    assert set(QUANTIZATIONS) == {"none", "float16", "int8", "uint8"}
