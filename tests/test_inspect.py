@@ -340,6 +340,41 @@ def test_params_and_macs_counted_by_hand(tmp_path: Path) -> None:
     )
 
 
+def test_per_axis_quantization(tmp_path: Path) -> None:
+    """Per-channel int8 weights: scales per output channel, values dequantized per channel."""
+    model = schema.ModelT.InitFromPackedBuf(tiny_tflite(), 0)
+    graph = model.subgraphs[0]
+    weights = next(t for t in graph.tensors if t.name == b"conv/w")
+    q = np.arange(8 * 27, dtype=np.int8).reshape(8, 3, 3, 3) % 100 - 50  # -50..49
+    scales = np.array([0.01 * (c + 1) for c in range(8)], dtype=np.float32)
+    weights.type = schema.TensorType.INT8
+    model.buffers[weights.buffer].data = np.frombuffer(q.tobytes(), dtype=np.uint8)
+    weights.quantization = schema.QuantizationParametersT()
+    weights.quantization.scale = scales
+    weights.quantization.zeroPoint = np.zeros(8, dtype=np.int64)
+    weights.quantization.quantizedDimension = 0
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path = tmp_path / "per_axis.tflite"
+    path.write_bytes(bytes(builder.Output()))
+    report = inspect_model(path)
+    tensor = next(t for t in report.graphs[0].tensors if t.name == "conv/w")
+    assert tensor.dtype == "INT8" and tensor.nbytes == 216
+    assert tensor.quantization.per_axis and tensor.quantization.axis == 0
+    assert tensor.quantization.scale == pytest.approx(tuple(scales))
+    real = q.astype(np.float64) * scales.reshape(8, 1, 1, 1)
+    assert tensor.values.minimum == pytest.approx(real.min())
+    assert tensor.values.maximum == pytest.approx(real.max())
+    assert tensor.values.preview[0] == pytest.approx(real.ravel()[0])
+    assert "per-axis (dim 0, 8 channels): scale 0.01..0.08, zero point 0" in render_text(report)
+    assert "per-axis values" in render_html(report)
+
+
+def test_registry_names_are_accepted() -> None:
+    report = inspect_model("coral-075-353x481")
+    assert report.posenet.decoder["max_detections"] == 10
+
+
 # --- TF.js, .pb, checkpoint, built TFLite: routes agree ---------------------------------------
 
 

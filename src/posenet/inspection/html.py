@@ -176,7 +176,7 @@ def _posenet(report: Report) -> str:
         )
     cards = []
     if view.input_size:
-        cards.append(("input size", w.size(view.input_size), f"from {view.size_from}"))
+        cards.append(("input size", w.size(view.input_size), w.size_origin(view.size_from)))
     if view.output_stride:
         cards.append(("output stride", str(view.output_stride), f"grid {w.size(view.grid_size)}"))
     if view.multiplier is not None:
@@ -691,7 +691,7 @@ svg.blocks text.l{font-weight:600}svg.blocks text.s{fill:#64748b}
 svg.graph{display:block;margin:0 auto;max-width:none}
 svg.graph text.n-title{font:600 12px system-ui,sans-serif;text-anchor:middle;fill:#0f172a}
 svg.graph text.n-sub{font:11px system-ui,sans-serif;text-anchor:middle;fill:#334155}
-svg.graph text.n-badge{font:700 10px system-ui,sans-serif;text-anchor:end}
+svg.graph text.n-badge{font:700 10px system-ui,sans-serif;text-anchor:start}
 svg.graph .edges path{fill:none;stroke:#94a3b8;stroke-width:1.4}
 svg.graph text.edge-label{font:10px ui-monospace,monospace;fill:#475569;paint-order:stroke;
 stroke:#fff;stroke-width:3px}

@@ -22,8 +22,7 @@ __all__ = ["DrawNode", "graph_svg", "layout_svg", "view_svg"]
 
 _W, _H = 210, 52  # node box
 _GAP_X, _GAP_Y = 26, 34
-_MARGIN = 16
-_BADGE = 70  # room left of the graph for PoseNet role badges
+_MARGIN = 18
 
 #: Node kind -> (fill, stroke) colours.
 _COLOURS: dict[str, tuple[str, str]] = {
@@ -74,13 +73,12 @@ def layout_svg(
         succs[a].append(b)
     _order_rows(rows, preds, succs)
     widest = max((len(r) for r in rows.values()), default=1)
-    badges = _BADGE if any(n.badge for n in nodes) else 0
-    width = 2 * _MARGIN + badges + widest * _W + (widest - 1) * _GAP_X
+    width = 2 * _MARGIN + widest * _W + (widest - 1) * _GAP_X
     height = 2 * _MARGIN + len(rows) * _H + max(len(rows) - 1, 0) * _GAP_Y
     pos: dict[str, tuple[float, float]] = {}
     for r, row in rows.items():
         row_width = len(row) * _W + (len(row) - 1) * _GAP_X
-        x0 = badges + (width - badges - row_width) / 2
+        x0 = (width - row_width) / 2
         for i, key in enumerate(row):
             pos[key] = (x0 + i * (_W + _GAP_X), _MARGIN + r * (_H + _GAP_Y))
     parts = [
@@ -92,6 +90,7 @@ def layout_svg(
         'fill="#64748b"/></marker></defs>',
         '<g class="edges">',
     ]
+    labelled: set[tuple[str, str]] = set()
     for a, b, text in edges:
         (xa, ya), (xb, yb) = pos[a], pos[b]
         x1, y1, x2, y2 = xa + _W / 2, ya + _H, xb + _W / 2, yb
@@ -100,10 +99,10 @@ def layout_svg(
             f'<path d="M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} '
             f'{x2:.1f},{y2 - 1:.1f}" marker-end="url(#arrow)"><title>{escape(text)}</title></path>'
         )
-        if text:
-            tx, ty = (x1 + x2) / 2 + 6, y1 + min(_GAP_Y / 2 + 4, (y2 - y1) / 2 + 4)
+        if text and (a, text) not in labelled:  # a tensor read by many ops: label it once
+            labelled.add((a, text))
             parts.append(
-                f'<text class="edge-label" x="{tx:.1f}" y="{ty:.1f}">{escape(text)}</text>'
+                f'<text class="edge-label" x="{x1 + 6:.1f}" y="{y1 + 14:.1f}">{escape(text)}</text>'
             )
     parts.append('</g><g class="nodes">')
     for node in nodes:
@@ -115,15 +114,16 @@ def layout_svg(
             f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>'
         )
         texts = []
-        for i, line in enumerate(node.lines[:3]):
+        lines = [node.lines[0], *(line for line in node.lines[1:3] if line)]
+        for i, line in enumerate(lines):
             cls = "n-title" if i == 0 else "n-sub"
             texts.append(
                 f'<text class="{cls}" x="{x + _W / 2:.1f}" y="{y + 16 + i * 15:.1f}">'
                 f"{escape(_clip(line, 30 if i == 0 else 34))}</text>"
             )
-        if node.badge:  # left of the box: rows are centred, so there is room
+        if node.badge:  # above the top-left corner, in the gap edges do not use
             texts.append(
-                f'<text class="n-badge" x="{x - 6:.1f}" y="{y + _H / 2 + 4:.1f}" '
+                f'<text class="n-badge" x="{x + 2:.1f}" y="{y - 4:.1f}" '
                 f'fill="{stroke}">{escape(node.badge)}</text>'
             )
         inner = f"<title>{escape(node.title)}</title>{box}{''.join(texts)}"

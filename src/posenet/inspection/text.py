@@ -135,7 +135,7 @@ def _io_table(graph: Graph, indices: Sequence[int]) -> list[str]:
 def _posenet(view: PosenetView) -> list[str]:
     facts = []
     if view.input_size:
-        facts.append(("input size", f"{w.size(view.input_size)} (from {view.size_from})"))
+        facts.append(("input size", f"{w.size(view.input_size)} ({w.size_origin(view.size_from)})"))
     if view.input_scaling:
         facts.append(("input", view.input_scaling))
     if view.output_stride:

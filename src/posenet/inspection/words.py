@@ -18,6 +18,7 @@ __all__ = [
     "quantization",
     "shape",
     "size",
+    "size_origin",
     "tensor_ref",
     "values",
 ]
@@ -65,6 +66,13 @@ def shape(dims: Sequence[int] | None) -> str:
 
 def size(hw: Sequence[int] | None) -> str:
     return "?" if not hw else f"{hw[0]}x{hw[1]}"
+
+
+def size_origin(size_from: str) -> str:
+    """Where a report's input size comes from, in words."""
+    if size_from == "default":
+        return "a default: the file leaves the size open"
+    return f"from {size_from}"
 
 
 def quantization(q: Quantization | None) -> str:
