@@ -370,6 +370,22 @@ def test_per_axis_quantization(tmp_path: Path) -> None:
     assert "per-axis values" in render_html(report)
 
 
+def test_open_input_size_uses_the_default(tmp_path: Path) -> None:
+    """A signature of [1, -1, -1, 3] leaves the size open: figures at 257x257, or --size."""
+    model = schema.ModelT.InitFromPackedBuf(tiny_tflite(), 0)
+    image = model.subgraphs[0].tensors[model.subgraphs[0].inputs[0]]
+    image.shapeSignature = np.array([1, -1, -1, 3], dtype=np.int32)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path = tmp_path / "open.tflite"
+    path.write_bytes(bytes(builder.Output()))
+    report = inspect_model(path)
+    assert report.posenet.size_from == "default" and report.totals.input_size == (257, 257)
+    assert report.totals.macs == 129 * 129 * (216 + 72 + 128)  # ceil(257 / 2) = 129
+    assert report.graphs[0].tensors[0].shape_signature == (1, -1, -1, 3)
+    assert inspect_model(path, size=(9, 9)).totals.macs == 10_400
+
+
 def test_registry_names_are_accepted() -> None:
     report = inspect_model("coral-075-353x481")
     assert report.posenet.decoder["max_detections"] == 10

@@ -12,6 +12,7 @@ from ..errors import PosenetError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add `inspect` to the CLI's sub-commands."""
     inspect = commands.add_parser(
         "inspect",
         help="describe a model: tensors, operators, the PoseNet network, parameters and MACs",
@@ -48,6 +49,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Describe args.model; outputs are checked before any work so that nothing is half-done."""
     from ..inspection import inspect_model, render_html, render_text
 
     targets = [f for f in (args.json, args.html) if f and f != "-"]

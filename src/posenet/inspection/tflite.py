@@ -35,6 +35,7 @@ from ..tflite.flatbuffer import (
 from . import geometry as geo
 from .posenet_view import build_view, channel_names, head_layout, output_channels, walk_graph
 from .report import Buffer, Channels, Graph, Op, Quantization, Report, Tensor, Totals, Values
+from .tfgraph import DEFAULT_SIZE, OPEN_SIZE_NOTE
 
 __all__ = ["describe_tflite"]
 
@@ -141,6 +142,9 @@ def describe_tflite(path: Path, size: tuple[int, int] | None = None) -> Report:
 
 
 def _describe(path: Path, data: bytes, model, size: tuple[int, int] | None) -> Report:
+    asked = size
+    if size is None and _open_input(model):
+        size = DEFAULT_SIZE  # an input with -1 in its shape signature: no size of its own
     graphs = []
     subgraph_convs: list[list[geo.Conv | None]] = []
     subgraph_acts: list[list[str]] = []
@@ -153,7 +157,9 @@ def _describe(path: Path, data: bytes, model, size: tuple[int, int] | None) -> R
     custom = [op for op in main.ops if op.custom]
     edgetpu = any(op.custom == EDGETPU_OP for op in custom)
     decoder = next((op for op in custom if op.custom == POSENET_DECODER_OP), None)
-    input_size, size_from = _input_size(main, size)
+    input_size, size_from = _input_size(main, asked)
+    if asked is None and size is not None:
+        input_size, size_from = size, "default"
     view, problem = _view(
         main, subgraph_convs[0], subgraph_acts[0], input_size, size_from, decoder, edgetpu
     )
@@ -648,6 +654,15 @@ def _at_size(tensors, ops, convs, rules, inputs, size):
 # -- the PoseNet view ----------------------------------------------------------------------
 
 
+def _open_input(model) -> bool:
+    """Whether the main graph's image input leaves height or width open (-1 in its signature)."""
+    sub = model.subgraphs[0]
+    if sub.inputs is None or len(sub.inputs) == 0:
+        return False
+    signature = sub.tensors[int(sub.inputs[0])].shapeSignature
+    return signature is not None and len(signature) == 4 and min(signature[1], signature[2]) < 0
+
+
 def _input_size(graph: Graph, size: tuple[int, int] | None) -> tuple[tuple[int, int] | None, str]:
     if size is not None:
         return size, "--size"
@@ -678,62 +693,73 @@ def _input_scaling(graph: Graph) -> str:
 
 
 def _view(graph, convs, acts, input_size, size_from, decoder: Op | None, edgetpu: bool):
+    """(PoseNet view, problem): the walked body and heads, or the heads-only view of a file
+    whose network is Edge TPU code or that holds the decoder alone."""
     decoder_options = _decoder_options(decoder.options) if decoder else None
-    decoder_outputs = decoder.outputs if decoder else ()
-    scaling = _input_scaling(graph)
     notes = []
+    if size_from == "default" and input_size:
+        notes.append(OPEN_SIZE_NOTE.format(f"{input_size[0]}x{input_size[1]}"))
     if size_from == "--size" and graph.inputs:
         shape = graph.tensors[graph.inputs[0]].shape
         if shape is not None and len(shape) == 4:
             notes.append(f"the file is made for {shape[1]}x{shape[2]}; figures are at --size")
     body, heads, problem = walk_graph(graph, convs, acts)
     roles = {graph.ops[u.op].outputs[0]: role for role, u in heads if u.op is not None}
-    outputs = _decoder_inputs(graph, decoder) + output_channels(graph, roles, decoder_outputs)
-    if edgetpu or problem:
-        if decoder is None and not edgetpu:
-            return None, problem
-        grid = None
-        if decoder is not None and decoder.inputs:
-            shape = graph.tensors[decoder.inputs[0]].shape
-            if shape is not None and len(shape) == 4:
-                grid = (int(shape[1]), int(shape[2]))
-        stride = (
-            int(decoder_options["stride"])
-            if decoder_options and "stride" in decoder_options
-            else None
+    outputs = _decoder_inputs(graph, decoder) + output_channels(
+        graph, roles, decoder.outputs if decoder else ()
+    )
+    common = {"outputs": outputs, "decoder": decoder_options, "source": "TFLite graph"}
+    if not edgetpu and problem is None:
+        view = build_view(
+            body,
+            heads,
+            input_size=input_size,
+            size_from=size_from,
+            input_scaling=_input_scaling(graph),
+            notes=notes,
+            **common,
         )
+        return view, None
+    if decoder is None and not edgetpu:
+        return None, problem
+    # No body to walk: the grid comes from the decoder's inputs, the stride from its options.
+    stride = (
+        int(decoder_options["stride"]) if decoder_options and "stride" in decoder_options else None
+    )
+    grid = None
+    shape = graph.tensors[decoder.inputs[0]].shape if decoder and decoder.inputs else None
+    if shape is not None and len(shape) == 4:
+        grid = (int(shape[1]), int(shape[2]))
+    if size_from == "--size" and input_size and stride:
+        grid = ((input_size[0] - 1) // stride + 1, (input_size[1] - 1) // stride + 1)
+    if edgetpu:
         notes.append(
             "the body and heads are Edge TPU code: layers, parameters and MACs cannot be read"
-            if edgetpu
-            else "this file holds the decoder alone: its inputs are a PoseNet's three heads"
         )
-        if size_from == "--size" and input_size and stride:
-            grid = tuple((n - 1) // stride + 1 for n in input_size)  # type: ignore[assignment]
         view = build_view(
             (),
             (),
-            input_size=input_size if edgetpu else None,
-            size_from=size_from if edgetpu else "decoder inputs",
-            input_scaling=scaling if edgetpu else "",
-            outputs=outputs,
-            decoder=decoder_options,
-            source="TFLite graph",
+            input_size=input_size,
+            size_from=size_from,
+            input_scaling=_input_scaling(graph),
             notes=notes,
             output_stride=stride,
             grid_size=grid,
+            **common,
         )
-        return view, None
-    view = build_view(
-        body,
-        heads,
-        input_size=input_size,
-        size_from=size_from,
-        input_scaling=scaling,
-        outputs=outputs,
-        decoder=decoder_options,
-        source="TFLite graph",
-        notes=notes,
-    )
+    else:
+        notes.append("this file holds the decoder alone: its inputs are a PoseNet's three heads")
+        view = build_view(
+            (),
+            (),
+            input_size=None,
+            size_from="decoder inputs",
+            input_scaling="",
+            notes=notes,
+            output_stride=stride,
+            grid_size=grid,
+            **common,
+        )
     return view, None
 
 
