@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .decode._jit import kernel
+from ._jit import kernel
 from .errors import PosenetError
 
 #: Largest image accepted, in pixels (a 12k x 8k photo fits; 30000 x 30000 does not).

@@ -17,12 +17,12 @@ import math
 
 import numpy as np
 
+from .._jit import kernel
 from ..errors import PosenetError
 from ..heads import Heads
 from ..keypoints import EDGE_CHILDREN, EDGE_PARENTS, NUM_EDGES
 from ..poses import Pose
 from ._heap import heap_pop, heap_push
-from ._jit import kernel
 
 __all__ = ["decode_coral"]
 

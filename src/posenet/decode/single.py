@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
+from .._jit import kernel
 from ..heads import Heads
 from ..poses import Pose
-from ._jit import kernel
 
 __all__ = ["decode_single"]
 

@@ -11,11 +11,11 @@ import math
 
 import numpy as np
 
+from .._jit import kernel
 from ..errors import PosenetError
 from ..heads import Heads
 from ..keypoints import EDGE_CHILDREN, EDGE_PARENTS
 from ..poses import Pose
-from ._jit import kernel
 
 __all__ = ["OPTION_RANGES", "decode_tfjs"]
 

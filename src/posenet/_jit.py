@@ -1,7 +1,7 @@
-"""Compile decoder kernels with numba when it is installed.
+"""Compile hot loops with numba when it is installed.
 
-Decoders are written once, in the subset of Python that numba compiles
-(loops over numpy arrays, no Python objects). With the `fast` extra installed
+Kernels (the decoders, the resize) are written once, in the subset of Python
+that numba compiles (loops over numpy arrays, no Python objects). With the `fast` extra installed
 they run as machine code (cached on disk after the first call); without it the
 very same functions run as plain Python, slower but identical in result.
 """
