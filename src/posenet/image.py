@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ._jit import kernel
 from .errors import PosenetError
@@ -19,6 +19,8 @@ from .errors import PosenetError
 #: Largest image accepted, in pixels (a 12k x 8k photo fits; 30000 x 30000 does not).
 MAX_PIXELS = 100_000_000
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+
+_WIDE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 FITS = ("pad", "stretch")
 #: How pixels are resampled: `bilinear` is TF.js's tf.image.resizeBilinear (no
@@ -53,7 +55,10 @@ def load_image(path: str | Path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             check_size(image.size, str(path))
-            return as_rgb(image)
+            # phone photos store their rotation in EXIF; people lying on their side
+            # because of it are a PoseNet user complaint
+            upright = ImageOps.exif_transpose(image) if 0x0112 in image.getexif() else image
+            return as_rgb(upright)
     except PosenetError:
         raise
     except UnidentifiedImageError:
@@ -77,6 +82,10 @@ def check_size(size: tuple[int, int], name: str) -> None:
 def as_rgb(image: Image.Image | np.ndarray) -> np.ndarray:
     """uint8[H, W, 3] from a PIL image or an array (gray, RGB or RGBA)."""
     if isinstance(image, Image.Image):
+        if image.mode in _WIDE_MODES:  # 16/32-bit grey: PIL's convert would clip at 255
+            wide = np.asarray(image, dtype=np.float64)
+            top = 65535.0 if wide.max() > 255 else 255.0
+            return as_rgb(np.rint(wide * (255.0 / top)).clip(0, 255).astype(np.uint8))
         if image.mode != "RGB":
             image = image.convert("RGB")
         return np.asarray(image)
