@@ -30,6 +30,7 @@ from posenet.export.k210 import (
     MAX_INPUT,
     KModel,
     KpuRegion,
+    dilated_layers,
     k210_size,
     k210_tflite,
     simulate_kmodel,
@@ -132,8 +133,14 @@ def test_k210_tflite_refuses_what_the_kpu_cannot_run():
         k210_tflite(network(), (193, 257), 16)
     with pytest.raises(PosenetError, match="320x240"):
         k210_tflite(network(), (256, 256), 16)
-    with pytest.raises(PosenetError, match="dilated"):
-        k210_tflite(network(), (192, 256), 8)
+
+
+def test_dilated_layers_are_named():
+    """The KPU has no dilation: nncase leaves the KPU there, and export says so in a note."""
+    assert dilated_layers(network(), 16) == dilated_layers(network(), 32) == []
+    assert dilated_layers(network(), 8) == [f"Conv2d_{b}_depthwise" for b in range(7, 14)]
+    bodypix = read_network(MODELS / "tfjs" / "bodypix-mobilenet-quant1-100")
+    assert dilated_layers(bodypix, 16) == ["Conv2d_13_depthwise"]
 
 
 def test_worker_reads_nncase_reports(tmp_path):

@@ -36,7 +36,14 @@ from ..model import load_tflite, resolve
 from ..runtime import Runtime
 from ..sizes import parse_size, resolve_size, round_side
 from ..tflite.build import build_tflite
-from .k210 import KModel, KModelRunner, compile_kmodel, k210_size, k210_tflite
+from .k210 import (
+    KModel,
+    KModelRunner,
+    compile_kmodel,
+    dilated_layers,
+    k210_size,
+    k210_tflite,
+)
 from .tflite import QUANTIZATIONS, export_tflite, needs_calibration
 from .verify import Check, check
 
@@ -176,6 +183,11 @@ def export(
         )
     kmodel_path, tflite_path = files
     float_model = k210_tflite(network, input_size, stride)
+    if dilated := dilated_layers(network, stride):
+        notes.append(
+            f"output stride {stride} dilates {', '.join(dilated)}; the KPU has no dilated "
+            "convolution, so nncase runs them with CPU help and splits the KPU regions"
+        )
     tflite_path.write_bytes(float_model)
     aligned = (round_side(input_size[0], stride), round_side(input_size[1], stride))
     checks = [

@@ -21,6 +21,10 @@ does with PoseNet, measured here:
 - Feature maps must fit the KPU memory: 192x256 (H x W) and 240x256 fit,
   208x288 and 224x304 do not (nncase: "Allocator has ran out of memory").
   DEFAULT_SIZE is 192x256, 4:3 like the QVGA camera.
+- The KPU has no dilated convolution. nncase still compiles one, with CPU
+  pads and copies around it, so output stride 8 (7 dilated layers) or a
+  source dilated at its own stride (BodyPix quant1-100) leaves the KPU there;
+  export notes it and the region report shows the split.
 
 nncase 1.x wheels exist for CPython 3.6-3.10 only, so it runs in a separate
 virtual environment, created on first use (POSENET_NNCASE_VENV, else
@@ -60,6 +64,7 @@ __all__ = [
     "KModelRunner",
     "KpuRegion",
     "compile_kmodel",
+    "dilated_layers",
     "k210_size",
     "k210_tflite",
     "nncase_python",
@@ -122,9 +127,9 @@ def _round_down_to_fit(side: int, stride: int, limit: int) -> int:
 def k210_tflite(network: Network, input_size: tuple[int, int], output_stride: int) -> bytes:
     """Float32 TFLite of network in the layout the KPU takes (explicit symmetric pads).
 
-    Raises PosenetError where the K210 cannot run the model on the KPU: sides
-    that are not multiples of the stride (see the module docstring), or an
-    output stride that needs dilated convolutions, which the KPU lacks.
+    Raises PosenetError for sides that are not multiples of the stride (see
+    the module docstring) or beyond MAX_INPUT. Dilated convolutions (see
+    dilated_layers) are allowed: nncase runs them with CPU help, in more regions.
     """
     height, width = input_size
     if height % output_stride or width % output_stride:
@@ -136,17 +141,18 @@ def k210_tflite(network: Network, input_size: tuple[int, int], output_stride: in
         raise PosenetError(
             f"K210: input {height}x{width} exceeds the KPU's {MAX_INPUT[1]}x{MAX_INPUT[0]} (W x H)"
         )
-    dilated = [
-        layer.name
-        for layer in with_output_stride(network, output_stride).body
-        if layer.dilation > 1
-    ]
-    if dilated:
-        raise PosenetError(
-            f"K210: output stride {output_stride} needs dilated convolutions "
-            f"({', '.join(dilated)}), which the KPU does not have; use --stride 16 or 32"
-        )
     return build_tflite(network, input_size, output_stride, explicit_pad=True)
+
+
+def dilated_layers(network: Network, output_stride: int) -> list[str]:
+    """Names of the layers that are dilated at output_stride.
+
+    The KPU has no dilated convolution; nncase 1.9 still compiles them, with
+    CPU pads and transposes around each one, so the model leaves the KPU there
+    (bodypix-quant1-100 at its native stride 16: 3 regions instead of 1).
+    """
+    body = with_output_stride(network, output_stride).body
+    return [layer.name for layer in body if layer.dilation > 1]
 
 
 # --- the kmodel ---------------------------------------------------------------------------
