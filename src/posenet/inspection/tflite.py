@@ -34,8 +34,8 @@ from ..tflite.flatbuffer import (
 )
 from . import geometry as geo
 from .posenet_view import build_view, channel_names, head_layout, output_channels, walk_graph
-from .report import Buffer, Channels, Graph, Op, Quantization, Report, Tensor, Totals, Values
-from .tfgraph import DEFAULT_SIZE, OPEN_SIZE_NOTE
+from .report import Buffer, Channels, Graph, Op, Quantization, Report, Tensor, Totals
+from .tfgraph import DEFAULT_SIZE, OPEN_SIZE_NOTE, values_of
 
 __all__ = ["describe_tflite"]
 
@@ -244,14 +244,7 @@ def _values(raw: bytes, dtype: str, shape: tuple[int, ...] | None, q: Quantizati
             real = ((real.reshape(shape) - zero.reshape(view)) * scale.reshape(view)).ravel()
         elif not q.per_axis:
             real = (real - zero[0]) * scale[0]
-    return Values(
-        count=int(real.size),
-        minimum=float(real.min()),
-        maximum=float(real.max()),
-        mean=float(real.mean()),
-        zeros=int(np.count_nonzero(real == 0)),
-        preview=tuple(float(v) for v in real[:8]),
-    )
+    return values_of(real)
 
 
 def _tensor(model, t: schema.TensorT, index: int, data: bytes) -> Tensor:
