@@ -24,11 +24,9 @@ from . import words as w
 from .geometry import Conv
 from .posenet_view import Unit, build_view, view_from_network
 from .report import Graph, Report, Tensor, Totals
-from .tfgraph import DEFAULT_SIZE, OPEN_SIZE_NOTE, values_of
+from .tfgraph import DEFAULT_SIZE, INPUT_SCALING, OPEN_SIZE_NOTE, values_of
 
 __all__ = ["describe_checkpoint"]
-
-_SCALING = "float32, pixels scaled to [-1, 1] (x / 127.5 - 1)"
 
 
 def describe_checkpoint(path: Path, size: tuple[int, int] | None = None) -> Report:
@@ -88,7 +86,7 @@ def describe_checkpoint(path: Path, size: tuple[int, int] | None = None) -> Repo
             (),
             input_size=input_size,
             size_from=size_from,
-            input_scaling=_SCALING,
+            input_scaling=INPUT_SCALING,
             source="posenet.formats (checkpoint reader)",
             notes=notes,
         )
@@ -159,7 +157,7 @@ def _view_from_shapes(manifest: dict, input_size, size_from: str, notes: list[st
         heads,
         input_size=input_size,
         size_from=size_from,
-        input_scaling=_SCALING,
+        input_scaling=INPUT_SCALING,
         source="the manifest's variable shapes (weight files missing)",
         notes=notes,
     )

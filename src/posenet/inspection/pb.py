@@ -17,12 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import PosenetError
-from ..formats import read_network
-from . import words as w
 from .geometry import weight_totals
-from .posenet_view import view_from_network
 from .report import Report, Totals
-from .tfgraph import DEFAULT_SIZE, OPEN_SIZE_NOTE, Constant, Node, describe_graph
+from .tfgraph import DEFAULT_SIZE, Constant, Node, describe_graph, posenet_view
 
 __all__ = ["describe_graphdef"]
 
@@ -88,26 +85,19 @@ def describe_graphdef(path: Path, size: tuple[int, int] | None = None) -> Report
     else:
         input_size, size_from = DEFAULT_SIZE, "default"
     graph, convs, acts = describe_graph(nodes, constants, size=input_size)
-    view, problem = None, None
-    notes = [OPEN_SIZE_NOTE.format(w.size(input_size))] if size_from == "default" else []
+    notes = []
     if any(op.type == "Sigmoid" for op in graph.ops):
         notes.append("the file ends the heatmap in a sigmoid; posenet drops it and keeps logits")
-    try:
-        network = read_network(path)
-    except PosenetError as exc:
-        problem = f"posenet cannot read it as a PoseNet: {exc}"
-    else:
-        view = view_from_network(
-            network,
-            graph,
-            convs,
-            acts,
-            input_size=input_size,
-            size_from=size_from,
-            input_scaling="float32, pixels scaled to [-1, 1] (x / 127.5 - 1)",
-            source="posenet.formats (GraphDef reader)",
-            notes=notes,
-        )
+    view, problem = posenet_view(
+        path,
+        graph,
+        convs,
+        acts,
+        input_size=input_size,
+        size_from=size_from,
+        reader="GraphDef reader",
+        notes=notes,
+    )
     counts = Counter(n.op for n in nodes)
     facts = [
         ("GraphDef producer", str(proto.versions.producer) if proto.HasField("versions") else ""),

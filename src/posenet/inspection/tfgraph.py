@@ -8,7 +8,8 @@ other node an operator reading and writing tensors - sorts the operators
 into execution order, and works out shapes and multiply-accumulates at one
 input size (a GraphDef stores no activation shapes). `Identity` nodes that
 only forward a constant (`.../weights/read` in frozen graphs) are shown as
-that constant, not as operators.
+that constant, not as operators. `posenet_view` gives both containers their
+PoseNet view from the Network posenet.formats reads.
 """
 
 from __future__ import annotations
@@ -16,18 +17,25 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import PosenetError
+from ..formats import read_network
 from . import geometry as geo
-from .report import Graph, Op, Quantization, Tensor, Values
+from . import words
+from .posenet_view import view_from_network
+from .report import Graph, Op, PosenetView, Quantization, Tensor, Values
 
-__all__ = ["Constant", "Node", "describe_graph", "values_of"]
+__all__ = ["Constant", "Node", "describe_graph", "posenet_view", "values_of"]
 
 #: Default input size for graphs that leave it open: TF.js PoseNet's default resolution.
 DEFAULT_SIZE = (257, 257)
 OPEN_SIZE_NOTE = "the file leaves the input size open: figures are at {} (set --size)"
+#: The input every TensorFlow-trained PoseNet (graph or checkpoint) expects.
+INPUT_SCALING = "float32, pixels scaled to [-1, 1] (x / 127.5 - 1)"
 
 _CONV_OPS = {"Conv2D", "_FusedConv2D"}
 _DEPTHWISE_OPS = {"DepthwiseConv2dNative", "FusedDepthwiseConv2dNative"}
@@ -96,6 +104,43 @@ def values_of(array: np.ndarray | None) -> Values | None:
         zeros=int(np.count_nonzero(real == 0)),
         preview=tuple(float(v) for v in real[:8]),
     )
+
+
+def posenet_view(
+    path: Path,
+    graph: Graph,
+    convs: Sequence[geo.Conv | None],
+    acts: Sequence[str],
+    *,
+    input_size: tuple[int, int],
+    size_from: str,
+    reader: str,
+    notes: Sequence[str] = (),
+) -> tuple[PosenetView | None, str | None]:
+    """The PoseNet view of a graph file, from the Network posenet.formats reads.
+
+    reader: which reader, for the view's source line ("TF.js graph reader").
+    notes: the file's own, after the one on an open input size.
+    Returns (view, None), or (None, why posenet cannot read the file as a PoseNet).
+    """
+    try:
+        network = read_network(path)
+    except PosenetError as exc:
+        return None, f"posenet cannot read it as a PoseNet: {exc}"
+    if size_from == "default":
+        notes = [OPEN_SIZE_NOTE.format(words.size(input_size)), *notes]
+    view = view_from_network(
+        network,
+        graph,
+        convs,
+        acts,
+        input_size=input_size,
+        size_from=size_from,
+        input_scaling=INPUT_SCALING,
+        source=f"posenet.formats ({reader})",
+        notes=notes,
+    )
+    return view, None
 
 
 def describe_graph(

@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PosenetError
-from ..formats import read_network
 from ..formats.tfjs_graph import find_model_json, read_weights
 from . import words as w
 from .geometry import weight_totals
-from .posenet_view import view_from_network, walk_graph
+from .posenet_view import walk_graph
 from .report import Quantization, Report, Totals
-from .tfgraph import DEFAULT_SIZE, OPEN_SIZE_NOTE, Constant, Node, describe_graph
+from .tfgraph import DEFAULT_SIZE, Constant, Node, describe_graph, posenet_view
 
 __all__ = ["describe_tfjs_graph"]
 
@@ -61,25 +60,15 @@ def describe_tfjs_graph(path: Path, size: tuple[int, int] | None = None) -> Repo
     sig_outputs = list((signature.get("outputs") or {}).keys())
     input_size, size_from = _size(size, sig_inputs, nodes)
     graph, convs, acts = describe_graph(nodes, constants, size=input_size, outputs=sig_outputs)
-    view, problem = None, None
-    view_notes = [OPEN_SIZE_NOTE.format(w.size(input_size))] if size_from == "default" else []
-    scaling = "float32, pixels scaled to [-1, 1] (x / 127.5 - 1)"
-    try:
-        network = read_network(json_path)
-    except PosenetError as exc:
-        problem = f"posenet cannot read it as a PoseNet: {exc}"
-    else:
-        view = view_from_network(
-            network,
-            graph,
-            convs,
-            acts,
-            input_size=input_size,
-            size_from=size_from,
-            input_scaling=scaling,
-            source="posenet.formats (TF.js graph reader)",
-            notes=view_notes,
-        )
+    view, problem = posenet_view(
+        json_path,
+        graph,
+        convs,
+        acts,
+        input_size=input_size,
+        size_from=size_from,
+        reader="TF.js graph reader",
+    )
     if view is None and not walk_graph(graph, convs, acts)[0]:
         problem = problem or "no convolution reads the input"
     ops = Counter(op.type for op in graph.ops)
