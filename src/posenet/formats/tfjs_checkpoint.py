@@ -30,7 +30,13 @@ from ..network import (
     mobilenet_v1_body,
 )
 
-__all__ = ["MANIFEST", "NATIVE_OUTPUT_STRIDE", "checkpoint_variables", "read_tfjs_checkpoint"]
+__all__ = [
+    "MANIFEST",
+    "NATIVE_OUTPUT_STRIDE",
+    "checkpoint_variables",
+    "read_manifest",
+    "read_tfjs_checkpoint",
+]
 
 MANIFEST = "manifest.json"
 #: TF.js 1.x's default output stride for checkpoints.
@@ -57,11 +63,10 @@ def checkpoint_variables() -> list[tuple[str, str]]:
     return pairs
 
 
-def read_tfjs_checkpoint(path: Path) -> Network:
-    """Read a TF.js 1.x checkpoint: its folder, or the manifest.json in it."""
+def read_manifest(path: Path) -> tuple[Path, dict]:
+    """A checkpoint's manifest.json (path: its folder or the file): the file and its mapping."""
     path = Path(path)
     manifest_path = path / MANIFEST if path.is_dir() else path
-    folder = manifest_path.parent
     source = str(manifest_path)
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -69,6 +74,14 @@ def read_tfjs_checkpoint(path: Path) -> Network:
         raise PosenetError(f"{source}: not a readable checkpoint manifest ({exc})") from None
     if not isinstance(manifest, dict) or not manifest:
         raise PosenetError(f"{source}: expected a checkpoint manifest (variable -> filename)")
+    return manifest_path, manifest
+
+
+def read_tfjs_checkpoint(path: Path) -> Network:
+    """Read a TF.js 1.x checkpoint: its folder, or the manifest.json in it."""
+    manifest_path, manifest = read_manifest(path)
+    folder = manifest_path.parent
+    source = str(manifest_path)
 
     def variable(name: str) -> np.ndarray:
         entry = manifest.get(name)

@@ -10,7 +10,6 @@ the manifest's shapes, so the architecture can be read without the weights.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from ..errors import PosenetError
 from ..formats import read_network
-from ..formats.tfjs_checkpoint import MANIFEST, NATIVE_OUTPUT_STRIDE, checkpoint_variables
+from ..formats.tfjs_checkpoint import NATIVE_OUTPUT_STRIDE, checkpoint_variables, read_manifest
 from ..network import HEAD_NAMES, MOBILENET_V1_LAYERS, atrous_geometry
 from . import words as w
 from .geometry import Conv
@@ -31,16 +30,9 @@ __all__ = ["describe_checkpoint"]
 
 def describe_checkpoint(path: Path, size: tuple[int, int] | None = None) -> Report:
     """Describe a checkpoint folder (or its manifest.json)."""
-    path = Path(path)
-    manifest_path = path / MANIFEST if path.is_dir() else path
+    manifest_path, manifest = read_manifest(path)
     folder = manifest_path.parent
     source = str(manifest_path)
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PosenetError(f"{source}: not a readable checkpoint manifest ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise PosenetError(f"{source}: expected a checkpoint manifest (variable -> filename)")
     tensors, missing, stored = [], 0, 0
     for index, (name, entry) in enumerate(manifest.items()):
         try:
