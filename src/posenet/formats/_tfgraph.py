@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -56,21 +56,16 @@ _HEAD_KEYS: dict[str, tuple[str, ...]] = {
 class GraphNode:
     """One GraphDef node, container-independent.
 
-    inputs: producer names without ':N' suffixes; control inputs dropped.
-    attrs: plain python values: ints, floats, str, lists of int / str.
+    inputs: as written: 'node', 'node:1' (an output other than the first),
+        '^node' (a control input).
+    attrs: plain python values: int, float, bool, str, lists of them, dtype
+        names ('float32'), shapes as lists of dims (-1 unknown).
     """
 
     name: str
     op: str
     inputs: tuple[str, ...] = ()
     attrs: Mapping[str, Any] = field(default_factory=dict)
-
-
-def clean_input(name: str) -> str | None:
-    """'node:0' -> 'node'; control inputs ('^node') -> None."""
-    if name.startswith("^"):
-        return None
-    return name.split(":", 1)[0]
 
 
 @dataclass
@@ -92,6 +87,11 @@ class _Graph:
         self, nodes: Sequence[GraphNode], consts: Mapping[str, np.ndarray], source: str
     ) -> None:
         self.source = source
+        # producers by name alone ('node:1' -> 'node'); control inputs dropped
+        nodes = [
+            replace(n, inputs=tuple(i.split(":", 1)[0] for i in n.inputs if i and i[0] != "^"))
+            for n in nodes
+        ]
         self.nodes = {n.name: n for n in nodes}
         self.consts = consts
         self.consumers: dict[str, list[GraphNode]] = {}

@@ -9,33 +9,82 @@ the Network's heatmap head gives logits like every other source
 (POSENET.md §2, §6).
 
 The protobuf schema is TensorFlow's own, compiled into tensorboardX (an 87 KB
-wheel that needs only protobuf): install the `graphdef` extra.
+wheel that needs only protobuf): install the `graphdef` extra. `read_graph` is
+the decoding alone (nodes, and constants in their stored dtype), which
+`posenet inspect` lists.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import PosenetError
 from ..network import Network
-from ._tfgraph import GraphNode, clean_input, network_from_graph
+from ._tfgraph import GraphNode, network_from_graph
 
-__all__ = ["read_graphdef"]
+__all__ = ["GraphConstant", "read_graph", "read_graphdef"]
 
-#: TensorFlow DataType enum -> numpy dtype and the typed-value field of a TensorProto.
-_DTYPES: dict[int, tuple[str, str]] = {
-    1: ("<f4", "float_val"),  # DT_FLOAT
-    2: ("<f8", "double_val"),  # DT_DOUBLE
-    3: ("<i4", "int_val"),  # DT_INT32
-    9: ("<i8", "int64_val"),  # DT_INT64
-    19: ("<f2", "half_val"),  # DT_HALF
+#: TensorFlow DataType enum -> name, numpy dtype and the TensorProto field holding
+#: typed values (None where the values are not decoded).
+_DTYPES: dict[int, tuple[str, str | None, str | None]] = {
+    1: ("float32", "<f4", "float_val"),
+    2: ("float64", "<f8", "double_val"),
+    3: ("int32", "<i4", "int_val"),
+    4: ("uint8", "u1", "int_val"),
+    5: ("int16", "<i2", "int_val"),
+    6: ("int8", "i1", "int_val"),
+    7: ("string", None, None),
+    9: ("int64", "<i8", "int64_val"),
+    10: ("bool", "?", "bool_val"),
+    17: ("uint16", "<u2", "int_val"),
+    19: ("float16", "<f2", "half_val"),
 }
+
+
+@dataclass(frozen=True)
+class GraphConstant:
+    """A Const node's TensorProto.
+
+    dtype: TensorFlow's name ('float32'; 'dtype N' where not in _DTYPES).
+    nbytes: bytes the file stores for it.
+    array: the values in their own dtype and shape; None for strings and
+        dtypes not in _DTYPES, or values that do not fill the shape.
+    """
+
+    dtype: str
+    shape: tuple[int, ...]
+    nbytes: int
+    array: np.ndarray | None
 
 
 def read_graphdef(path: Path) -> Network:
     """Read a frozen PoseNet GraphDef (.pb)."""
+    source = str(path)
+    _, nodes, constants = read_graph(path)
+    arrays = {}
+    for name, const in constants.items():
+        array = const.array
+        if array is None:
+            raise PosenetError(
+                f"{source}: constant {name} ({const.dtype}, shape {list(const.shape)}) "
+                "has no values posenet can decode"
+            )
+        arrays[name] = array.astype(np.float32) if array.dtype.kind == "f" else array
+    return network_from_graph(
+        nodes,
+        arrays,
+        name=Path(path).stem,
+        description=f"frozen TensorFlow GraphDef {Path(path).name}",
+        source=source,
+    )
+
+
+def read_graph(path: Path) -> tuple[Any, list[GraphNode], dict[str, GraphConstant]]:
+    """Parse a GraphDef file: the GraphDef proto, its nodes, its constants by node name."""
     source = str(path)
     graph_pb2 = _graph_pb2()
     try:
@@ -49,25 +98,13 @@ def read_graphdef(path: Path) -> Network:
         raise PosenetError(f"{source}: not a TensorFlow GraphDef (protobuf parse failed)") from None
     if not graph.node:
         raise PosenetError(f"{source}: not a TensorFlow GraphDef (no nodes)")
-    nodes, consts = [], {}
+    nodes, constants = [], {}
     for node in graph.node:
-        nodes.append(
-            GraphNode(
-                name=node.name,
-                op=node.op,
-                inputs=tuple(i for i in (clean_input(s) for s in node.input) if i),
-                attrs={key: _attr(value) for key, value in node.attr.items()},
-            )
-        )
-        if node.op == "Const":
-            consts[node.name] = _tensor(node.attr["value"].tensor, node.name, source)
-    return network_from_graph(
-        nodes,
-        consts,
-        name=Path(path).stem,
-        description=f"frozen TensorFlow GraphDef {Path(path).name}",
-        source=source,
-    )
+        attrs = {key: _attr(value) for key, value in node.attr.items()}
+        nodes.append(GraphNode(node.name, node.op, tuple(node.input), attrs))
+        if node.op == "Const" and "value" in node.attr:
+            constants[node.name] = _constant(node.attr["value"].tensor)
+    return graph, nodes, constants
 
 
 def _graph_pb2():
@@ -80,42 +117,58 @@ def _graph_pb2():
     return graph_pb2
 
 
-def _attr(value):
-    """An AttrValue proto as a plain value."""
+def _dtype_name(number: int) -> str:
+    return _DTYPES[number][0] if number in _DTYPES else f"dtype {number}"
+
+
+def _attr(value) -> Any:
+    """An AttrValue proto as a plain value: str, int, float, bool, list, dtype name, dims."""
     kind = value.WhichOneof("value")
     if kind == "list":
-        if value.list.i:
-            return [int(v) for v in value.list.i]
-        if value.list.s:
-            return [s.decode("utf-8", "replace") for s in value.list.s]
+        items = value.list
+        if items.i:
+            return [int(v) for v in items.i]
+        if items.s:
+            return [s.decode("utf-8", "replace") for s in items.s]
+        if items.f:
+            return [float(v) for v in items.f]
+        if items.type:
+            return [_dtype_name(t) for t in items.type]
         return []
     if kind == "s":
         return value.s.decode("utf-8", "replace")
     if kind in ("i", "f", "b"):
         return getattr(value, kind)
+    if kind == "type":
+        return _dtype_name(value.type)
+    if kind == "shape":
+        if value.shape.unknown_rank:
+            return None
+        return [int(d.size) for d in value.shape.dim]
     return None
 
 
-def _tensor(proto, name: str, source: str) -> np.ndarray:
-    """A TensorProto as a numpy array (float weights as float32)."""
-    if proto.dtype not in _DTYPES:
-        raise PosenetError(f"{source}: constant {name} has unsupported dtype {proto.dtype}")
-    dtype, field = _DTYPES[proto.dtype]
-    shape = [int(d.size) for d in proto.tensor_shape.dim]
+def _constant(proto) -> GraphConstant:
+    """A TensorProto's dtype, shape, stored bytes and (for numbers) its values."""
+    name, dtype, field = _DTYPES.get(proto.dtype, (_dtype_name(proto.dtype), None, None))
+    shape = tuple(int(d.size) for d in proto.tensor_shape.dim)
     count = int(np.prod(shape))
+    itemsize = np.dtype(dtype).itemsize if dtype else 1
+    array = None
     if proto.tensor_content:
-        array = np.frombuffer(proto.tensor_content, dtype=dtype)
+        nbytes = len(proto.tensor_content)
+        if dtype is not None and nbytes == count * itemsize:
+            array = np.frombuffer(proto.tensor_content, dtype=dtype)
     else:
-        values = getattr(proto, field)
-        if proto.dtype == 19:  # half_val holds the float16 bit patterns as ints
-            array = np.asarray(values, dtype=np.uint16).view(np.float16)
-        else:
-            array = np.asarray(values, dtype=dtype)
-        if array.size == 1 and count > 1:
-            array = np.full(count, array[0], dtype=array.dtype)
-    if array.size != count:
-        raise PosenetError(
-            f"{source}: constant {name} holds {array.size} values, its shape {shape} needs {count}"
-        )
-    array = array.reshape(shape)
-    return array.astype(np.float32) if array.dtype.kind == "f" else array
+        values = getattr(proto, field) if field else ()
+        nbytes = len(values) * itemsize
+        if dtype is not None:
+            if proto.dtype == 19:  # half_val holds the float16 bit patterns as ints
+                array = np.asarray(values, dtype=np.uint16).view(np.float16)
+            else:
+                array = np.asarray(values, dtype=dtype)
+            if array.size == 1 and count > 1:  # TF stores a splat as one value
+                array = np.full(count, array[0], dtype=array.dtype)
+    if array is not None and array.size != count:
+        array = None
+    return GraphConstant(name, shape, nbytes, None if array is None else array.reshape(shape))

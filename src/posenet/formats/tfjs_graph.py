@@ -7,6 +7,7 @@ float32, or quantized to uint8 / uint16 with an affine `scale` / `min`
 (`value = q * scale + min`) or to float16. This covers PoseNet's own
 `posenet.json` (fused ops) and the BodyPix graphs (plain ops, quantized), whose
 four PoseNet heads are taken and whose segmentation heads are ignored.
+`graph_node` and `read_weights` are shared with `posenet inspect`.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import numpy as np
 
 from ..errors import PosenetError
 from ..network import Network
-from ._tfgraph import GraphNode, clean_input, network_from_graph
+from ._tfgraph import GraphNode, network_from_graph
 
-__all__ = ["find_model_json", "read_tfjs_graph", "read_weights"]
+__all__ = ["find_model_json", "graph_node", "read_tfjs_graph", "read_weights"]
 
 #: Stored weight dtypes: (numpy dtype, bytes per value).
 _DTYPES: dict[str, np.dtype] = {
@@ -72,7 +73,7 @@ def read_tfjs_graph(path: Path) -> Network:
             raise PosenetError(f"{source}: a TF.js layers model, expected a graph model")
         raise PosenetError(f"{source}: modelTopology has no GraphDef nodes")
     consts = read_weights(path, model.get("weightsManifest"))
-    nodes = [_node(n, source) for n in topology["node"]]
+    nodes = [graph_node(n, source) for n in topology["node"]]
     generic = path.stem in ("model", "posenet") or path.stem.startswith("model-")
     name = path.parent.name if generic and path.parent.name else path.stem
     return network_from_graph(
@@ -146,28 +147,28 @@ def _weight(spec: dict, data: bytes, offset: int, source: str) -> tuple[np.ndarr
     return array.reshape(shape), offset + size
 
 
-def _node(raw: dict, source: str) -> GraphNode:
+def graph_node(raw: Any, source: str) -> GraphNode:
+    """One node of a modelTopology's JSON GraphDef."""
     try:
-        name, op = raw["name"], raw["op"]
-    except (TypeError, KeyError):
-        raise PosenetError(f"{source}: a topology node without name/op") from None
-    inputs = tuple(i for i in (clean_input(s) for s in raw.get("input", [])) if i)
-    attrs = {key: _attr(value) for key, value in (raw.get("attr") or {}).items()}
-    return GraphNode(name=name, op=op, inputs=inputs, attrs=attrs)
+        return GraphNode(
+            name=str(raw["name"]),
+            op=str(raw["op"]),
+            inputs=tuple(str(i) for i in raw.get("input") or []),
+            attrs={key: _attr(value) for key, value in (raw.get("attr") or {}).items()},
+        )
+    except (TypeError, KeyError, AttributeError):
+        raise PosenetError(f"{source}: damaged modelTopology (a node without name/op)") from None
 
 
 def _attr(value: Any) -> Any:
-    """A JSON AttrValue as a plain value (lists of int / str, str, int, float)."""
+    """A JSON AttrValue as a plain value: str, int, float, bool, list, dtype name, shape."""
     if not isinstance(value, dict):
         return value
     if "list" in value:
         items = value["list"] or {}
-        if "i" in items:
-            return [int(v) for v in items["i"]]
-        if "s" in items:
-            return [_b64(v) for v in items["s"]]
-        if "f" in items:
-            return [float(v) for v in items["f"]]
+        for key, convert in (("i", int), ("f", float), ("s", _b64), ("type", _dtype)):
+            if key in items:
+                return [convert(v) for v in items[key]]
         return []
     if "s" in value:
         return _b64(value["s"])
@@ -177,11 +178,24 @@ def _attr(value: Any) -> Any:
         return float(value["f"])
     if "b" in value:
         return bool(value["b"])
+    if "type" in value:
+        return _dtype(value["type"])
+    if "shape" in value:
+        dims = (value["shape"] or {}).get("dim", [])
+        return [int(d.get("size", -1)) for d in dims]
+    if "tensor" in value:
+        return None
     return value
+
+
+def _dtype(name: str) -> str:
+    """'DT_FLOAT' -> 'float32'."""
+    table = {"DT_FLOAT": "float32", "DT_INT32": "int32", "DT_BOOL": "bool", "DT_HALF": "float16"}
+    return table.get(name, str(name).removeprefix("DT_").lower())
 
 
 def _b64(text: str) -> str:
     try:
-        return base64.b64decode(text).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        return base64.b64decode(text, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
         return text

@@ -1,8 +1,9 @@
 """Describe a TensorFlow graph (TF.js model.json topology or frozen .pb) as a Graph.
 
 Both containers hold a GraphDef: nodes with an op, inputs and attributes,
-weights as `Const` nodes. The container modules (`tfjs`, `pb`) decode their
-file into `Node`s and `Constant`s; this module lays them out the way the
+weights as `Const` nodes. The container modules (`tfjs`, `pb`) get their
+file's `GraphNode`s from posenet.formats, the readers' own decoding, and
+describe its constants as `Constant`s; this module lays them out the way the
 TFLite listing is laid out - constants and placeholders become tensors, every
 other node an operator reading and writing tensors - sorts the operators
 into execution order, and works out shapes and multiply-accumulates at one
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,13 @@ import numpy as np
 
 from ..errors import PosenetError
 from ..formats import read_network
+from ..formats._tfgraph import GraphNode
 from . import geometry as geo
 from . import words
 from .posenet_view import view_from_network
 from .report import Graph, Op, PosenetView, Quantization, Tensor, Values
 
-__all__ = ["Constant", "Node", "describe_graph", "posenet_view", "values_of"]
+__all__ = ["Constant", "describe_graph", "posenet_view", "values_of"]
 
 #: Default input size for graphs that leave it open: TF.js PoseNet's default resolution.
 DEFAULT_SIZE = (257, 257)
@@ -68,16 +70,6 @@ _ELEMENTWISE = {
 }
 #: Attributes that say nothing a reader needs in the options summary.
 _QUIET = {"T", "dtype", "use_cudnn_on_gpu", "num_args", "_class", "value", "Tidx", "Tpaddings"}
-
-
-@dataclass(frozen=True)
-class Node:
-    """One GraphDef node: inputs as written ('x', 'x:1', '^ctrl'), attrs as plain values."""
-
-    name: str
-    op: str
-    inputs: tuple[str, ...] = ()
-    attrs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,7 +136,7 @@ def posenet_view(
 
 
 def describe_graph(
-    nodes: Sequence[Node],
+    nodes: Sequence[GraphNode],
     constants: Mapping[str, Constant],
     *,
     size: tuple[int, int],
@@ -286,7 +278,7 @@ def _sized(shape: tuple[int, ...] | None, size: tuple[int, int]) -> tuple[int, .
     return (batch, size[0], size[1], channels)
 
 
-def _forwarded_const(node: Node, by_name: Mapping[str, Node]) -> str | None:
+def _forwarded_const(node: GraphNode, by_name: Mapping[str, GraphNode]) -> str | None:
     seen = set()
     while node.op == "Identity" and node.inputs and node.name not in seen:
         seen.add(node.name)
@@ -299,7 +291,9 @@ def _forwarded_const(node: Node, by_name: Mapping[str, Node]) -> str | None:
     return None
 
 
-def _execution_order(nodes: Sequence[Node], by_name: Mapping[str, Node]) -> list[Node]:
+def _execution_order(
+    nodes: Sequence[GraphNode], by_name: Mapping[str, GraphNode]
+) -> list[GraphNode]:
     """Nodes sorted so that every node follows its inputs; file order breaks ties."""
     position = {n.name: i for i, n in enumerate(nodes)}
     waiting: dict[str, int] = {}
@@ -344,7 +338,7 @@ def _pair(values: Any) -> tuple[int, int]:
     return (v[1], v[2])
 
 
-def _conv(node: Node, inputs: Sequence[int], tensors: list[Tensor]) -> geo.Conv | None:
+def _conv(node: GraphNode, inputs: Sequence[int], tensors: list[Tensor]) -> geo.Conv | None:
     if node.op not in _CONV_OPS | _DEPTHWISE_OPS or len(inputs) < 2:
         return None
     weights = tensors[inputs[1]].shape
@@ -361,7 +355,7 @@ def _conv(node: Node, inputs: Sequence[int], tensors: list[Tensor]) -> geo.Conv 
     return geo.Conv("conv", (kh, kw), cin, cout, stride, dilation, padding)  # HWIO
 
 
-def _activation(node: Node) -> str:
+def _activation(node: GraphNode) -> str:
     fused = [str(f) for f in node.attrs.get("fused_ops", []) or []]
     for op in reversed(fused):
         if op in ("Relu6", "Relu"):
@@ -369,7 +363,7 @@ def _activation(node: Node) -> str:
     return "none"
 
 
-def _summary(node: Node, conv: geo.Conv | None) -> str:
+def _summary(node: GraphNode, conv: geo.Conv | None) -> str:
     parts = []
     attrs = node.attrs
     if conv is not None:
@@ -406,7 +400,7 @@ def _words_pair(pair: tuple[int, int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
 
 
-def _rule(node: Node, conv, inputs: Sequence[int], tensors: list[Tensor]) -> geo.Rule | None:
+def _rule(node: GraphNode, conv, inputs: Sequence[int], tensors: list[Tensor]) -> geo.Rule | None:
     if conv is not None:
         return geo.conv_rule(conv)
     if node.op in _ELEMENTWISE:

@@ -10,8 +10,6 @@ posenet runs.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 from collections import Counter
@@ -19,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PosenetError
-from ..formats.tfjs_graph import find_model_json, read_weights
+from ..formats._tfgraph import GraphNode
+from ..formats.tfjs_graph import find_model_json, graph_node, read_weights
 from . import words as w
 from .geometry import weight_totals
 from .posenet_view import walk_graph
 from .report import Quantization, Report, Totals
-from .tfgraph import DEFAULT_SIZE, Constant, Node, describe_graph, posenet_view
+from .tfgraph import DEFAULT_SIZE, Constant, describe_graph, posenet_view
 
 __all__ = ["describe_tfjs_graph"]
 
@@ -43,10 +42,7 @@ def describe_tfjs_graph(path: Path, size: tuple[int, int] | None = None) -> Repo
     topology = model.get("modelTopology") if isinstance(model, dict) else None
     if not isinstance(topology, dict) or not isinstance(topology.get("node"), list):
         raise PosenetError(f"{source}: not a TF.js graph model (no modelTopology nodes)")
-    try:
-        nodes = [_node(raw) for raw in topology["node"]]
-    except (TypeError, KeyError, AttributeError):
-        raise PosenetError(f"{source}: damaged modelTopology (a node without name/op)") from None
+    nodes = [graph_node(raw, source) for raw in topology["node"]]
     manifest = model.get("weightsManifest")
     notes: list[str] = []
     try:
@@ -123,56 +119,6 @@ def describe_tfjs_graph(path: Path, size: tuple[int, int] | None = None) -> Repo
     )
 
 
-def _node(raw: dict) -> Node:
-    return Node(
-        name=str(raw["name"]),
-        op=str(raw["op"]),
-        inputs=tuple(str(i) for i in raw.get("input", []) or []),
-        attrs={key: _attr(value) for key, value in (raw.get("attr") or {}).items()},
-    )
-
-
-def _attr(value: Any) -> Any:
-    """A JSON AttrValue as a plain value: str, int, float, bool, list, dtype name, shape."""
-    if not isinstance(value, dict):
-        return value
-    if "list" in value:
-        items = value["list"] or {}
-        for key, convert in (("i", int), ("f", float), ("s", _b64), ("type", _dtype)):
-            if key in items:
-                return [convert(v) for v in items[key]]
-        return []
-    if "s" in value:
-        return _b64(value["s"])
-    if "i" in value:
-        return int(value["i"])
-    if "f" in value:
-        return float(value["f"])
-    if "b" in value:
-        return bool(value["b"])
-    if "type" in value:
-        return _dtype(value["type"])
-    if "shape" in value:
-        dims = (value["shape"] or {}).get("dim", [])
-        return [int(d.get("size", -1)) for d in dims]
-    if "tensor" in value:
-        return None
-    return value
-
-
-def _dtype(name: str) -> str:
-    """'DT_FLOAT' -> 'float32'."""
-    table = {"DT_FLOAT": "float32", "DT_INT32": "int32", "DT_BOOL": "bool", "DT_HALF": "float16"}
-    return table.get(name, str(name).removeprefix("DT_").lower())
-
-
-def _b64(text: str) -> str:
-    try:
-        return base64.b64decode(text, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return text
-
-
 def _constants(json_path: Path, manifest: Any, arrays: dict) -> tuple[dict, int, list]:
     """Constant per manifest weight; total shard bytes; (shard, bytes) pairs."""
     constants: dict[str, Constant] = {}
@@ -211,7 +157,7 @@ def _constants(json_path: Path, manifest: Any, arrays: dict) -> tuple[dict, int,
     return constants, sum(n for _, n in shards), shards
 
 
-def _size(size, sig_inputs: list, nodes: list[Node]) -> tuple[tuple[int, int], str]:
+def _size(size, sig_inputs: list, nodes: list[GraphNode]) -> tuple[tuple[int, int], str]:
     """The input size: --size, else the signature's, else the placeholder's, else a default."""
     if size is not None:
         return size, "--size"
