@@ -136,9 +136,26 @@ class Runtime:
 
     def heads(self) -> Heads:
         """The outputs of the last invoke() as Heads."""
-        found: dict[str, np.ndarray] = {}
+        return self._assemble([self._interpreter.get_tensor(o.index)[0] for o in self._outputs])
+
+    def blank_heads(self) -> Heads:
+        """Heads with no person in them, laid out in memory exactly like heads().
+
+        For warming up compiled decoders, which specialise on array layout.
+        """
+        details = {d["index"]: d for d in self._interpreter.get_output_details()}
+        raws = []
         for out in self._outputs:
-            array = self._interpreter.get_tensor(out.index)[0]
+            detail = details[out.index]
+            raw = np.zeros(detail["shape"][1:], detail["dtype"])
+            if out.role == "heatmap":
+                raw[...] = np.iinfo(raw.dtype).min if out.scale else -30.0
+            raws.append(raw)
+        return self._assemble(raws)
+
+    def _assemble(self, raws: list[np.ndarray]) -> Heads:
+        found: dict[str, np.ndarray] = {}
+        for out, array in zip(self._outputs, raws, strict=True):
             if out.scale:
                 array = (array.astype(np.float32) - np.float32(out.zero_point)) * np.float32(
                     out.scale
@@ -146,10 +163,8 @@ class Runtime:
             else:
                 array = array.astype(np.float32, copy=False)
             if out.role == "mid":
-                found["fwd"], found["bwd"] = (
-                    array[..., : 2 * NUM_EDGES],
-                    array[..., 2 * NUM_EDGES :],
-                )
+                found["fwd"] = array[..., : 2 * NUM_EDGES]
+                found["bwd"] = array[..., 2 * NUM_EDGES :]
             else:
                 found[out.role] = array
         return Heads(
