@@ -10,7 +10,7 @@ import posenet
 from posenet.errors import PosenetError
 from posenet.image import fit
 
-from .conftest import coral_model
+from .conftest import IMAGES, coral_model
 from .helpers import coral_reference
 
 
@@ -25,9 +25,9 @@ def test_stretch_nearest_reproduces_coral_reference_in_image_pixels(couple):
     result = est.estimate(couple)
     reference = coral_reference("353_481")
     assert len(result.poses) == len(reference)
-    sx, sy = 481 / couple.shape[1], 353 / couple.shape[0]
+    fitted = fit(couple, (353, 481), "stretch", "nearest")
     for pose, ref in zip(result.poses, reference, strict=True):
-        in_input = pose.xy * np.array([sx, sy])
+        in_input = (pose.xy - np.array(fitted.shift)) / np.array(fitted.scale)
         assert np.abs(in_input - ref["xy"]).max() <= 1.5
 
 
@@ -43,8 +43,34 @@ def test_poses_are_in_original_image_pixels(couple, estimator):
     result = estimator.estimate(couple)
     assert (result.width, result.height) == (couple.shape[1], couple.shape[0])
     for pose in result.poses:
-        assert (pose.xy[:, 0] >= -1).all() and (pose.xy[:, 0] <= result.width).all()
-        assert (pose.xy[:, 1] >= -1).all() and (pose.xy[:, 1] <= result.height).all()
+        assert (pose.xy[:, 0] >= 0).all() and (pose.xy[:, 0] <= result.width - 1).all()
+        assert (pose.xy[:, 1] >= 0).all() and (pose.xy[:, 1] <= result.height - 1).all()
+
+
+@pytest.mark.parametrize("image", ["soccer.png", "coco/000000040083.jpg"])
+def test_keypoints_guessed_in_the_padding_are_clipped_into_the_image(image):
+    """With fit pad the network sees black padding; keypoints it puts there must not
+    come back outside the photo (they did, by up to 40 px, before clipping)."""
+    pixels = np.asarray(Image.open(IMAGES / image).convert("RGB"))
+    height, width = pixels.shape[:2]
+    for decoder in ("coral", "tfjs", "single"):
+        for pose in posenet.Estimator(decoder=decoder).estimate(pixels).poses:
+            assert pose.xy[:, 0].min() >= 0 and pose.xy[:, 0].max() <= width - 1
+            assert pose.xy[:, 1].min() >= 0 and pose.xy[:, 1].max() <= height - 1
+
+
+def test_each_resampler_maps_back_to_where_it_sampled():
+    """A bright band centred on x = 200 of a 400-wide image, shrunk 4x: its centre of
+    mass in the input maps back onto x = 200 for every resampler (TF.js's bilinear
+    samples at x * scale, PIL's at pixel centres; without the centre shift PIL's
+    would land 1.5 to 2 px left)."""
+    image = np.zeros((40, 400, 3), np.uint8)
+    image[:, 190:211] = 255
+    for resample in ("bilinear", "nearest", "antialias"):
+        fitted = fit(image, (11, 101), "stretch", resample)
+        column = fitted.pixels[5, :, 0].astype(float)
+        centre = (column * np.arange(101)).sum() / column.sum()
+        assert abs(centre * fitted.scale[0] + fitted.shift[0] - 200) <= 0.5, resample
 
 
 def test_path_pil_and_array_inputs_agree(couple_path, couple, estimator):

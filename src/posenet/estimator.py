@@ -75,7 +75,8 @@ class Estimator:
     stride: output stride 8, 16 or 32 (default the model's own); another stride
         rebuilds the network: `geometry` "atrous" (POSENET.md's rule, default) or
         "source" (keep the source's tap spacing; better for the stride-16 graphs).
-    fit: `pad` (keep aspect ratio) or `stretch`; resample: `bilinear` or `nearest`.
+    fit: `pad` (keep aspect ratio) or `stretch`; resample: `bilinear` (TF.js's),
+        `nearest` or `antialias` (PIL's). Poses are clipped into the image.
     flip_horizontal: mirror the results (x -> width - 1 - x, left <-> right), as TF.js.
     threads: LiteRT CPU threads (None: LiteRT's choice).
     """
@@ -144,7 +145,7 @@ class Estimator:
         heads = self.runtime.run(fitted.pixels)
         ran_at = time.perf_counter()
         poses = decoders.decode(heads, self.decoder, **self.options)
-        poses = [pose.mapped(fitted.scale, fitted.shift) for pose in poses]
+        poses = [pose.mapped(fitted.scale, fitted.shift, fitted.size) for pose in poses]
         if self.flip_horizontal:
             poses = [pose.flipped(width) for pose in poses]
         done_at = time.perf_counter()

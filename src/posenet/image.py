@@ -36,11 +36,13 @@ class Fitted:
 
     pixels: uint8[H, W, 3] model input.
     scale, shift: (x, y) pairs; original = input * scale + shift.
+    size: (width, height) of the original image.
     """
 
     pixels: np.ndarray
     scale: tuple[float, float]
     shift: tuple[float, float]
+    size: tuple[int, int]
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -120,12 +122,25 @@ def fit(
     h, w = image.shape[:2]
     if how == "stretch":
         pixels = _resize(image, (in_w, in_h), resample)
-        return Fitted(pixels, (w / in_w, h / in_h), (0.0, 0.0))
+        return _fitted(pixels, (w / in_w, h / in_h), resample, (w, h))
     ratio = min(in_w / w, in_h / h)
     new_w, new_h = max(1, round(w * ratio)), max(1, round(h * ratio))
     canvas = np.zeros((in_h, in_w, 3), np.uint8)
     canvas[:new_h, :new_w] = _resize(image, (new_w, new_h), resample)
-    return Fitted(canvas, (w / new_w, h / new_h), (0.0, 0.0))
+    return _fitted(canvas, (w / new_w, h / new_h), resample, (w, h))
+
+
+def _fitted(
+    pixels: np.ndarray, scale: tuple[float, float], resample: str, size: tuple[int, int]
+) -> Fitted:
+    """Fitted with the map back that matches how the resampler placed its samples.
+
+    TF.js's bilinear samples the source at `x * scale`, so the map back is that.
+    PIL (nearest, antialias) matches pixel centres, `(x + 0.5) * scale - 0.5`.
+    """
+    if resample == "bilinear":
+        return Fitted(pixels, scale, (0.0, 0.0), size)
+    return Fitted(pixels, scale, ((scale[0] - 1) / 2, (scale[1] - 1) / 2), size)
 
 
 def _resize(image: np.ndarray, size: tuple[int, int], resample: str) -> np.ndarray:

@@ -49,9 +49,17 @@ class Pose:
             for name, (x, y), s in zip(PART_NAMES, self.xy, self.scores, strict=True)
         ]
 
-    def mapped(self, scale: tuple[float, float], shift: tuple[float, float]) -> Pose:
-        """Positions mapped as `xy * scale + shift` (per axis x, y); scores unchanged."""
+    def mapped(
+        self,
+        scale: tuple[float, float],
+        shift: tuple[float, float],
+        size: tuple[int, int] | None = None,
+    ) -> Pose:
+        """Positions mapped as `xy * scale + shift` (per axis x, y), then clipped
+        into an image of `size` (width, height) when given; scores unchanged."""
         xy = self.xy * np.asarray(scale, np.float32) + np.asarray(shift, np.float32)
+        if size is not None:
+            np.clip(xy, 0, np.asarray(size, np.float32) - 1, out=xy)
         return Pose(xy.astype(np.float32), self.scores, self.score)
 
     def flipped(self, width: int) -> Pose:
