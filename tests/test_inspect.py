@@ -27,6 +27,7 @@ from posenet.errors import PosenetError
 from posenet.formats import read_network
 from posenet.formats.tfjs_checkpoint import checkpoint_variables
 from posenet.inspection import inspect_model, render_html, render_text
+from posenet.model import cpu_twin
 from posenet.network import MOBILENET_V1_LAYERS
 from posenet.tflite.build import build_tflite
 
@@ -190,7 +191,7 @@ def test_edgetpu_is_described_not_rejected(capsys) -> None:
     code, out, err = run_cli(capsys, str(EDGETPU))
     assert code == 0, err
     assert "Edge TPU code, cannot run on a CPU" in out
-    assert "posenet_mobilenet_v1_075_353_481_quant_decoder.tflite" in out  # the CPU version
+    assert "use --model coral-075-353x481 (the same network for the CPU)" in out
     report = inspect_model(EDGETPU)
     tpu = report.graphs[0].ops[0]
     assert tpu.custom == "edgetpu-custom-op" and not tpu.cpu
@@ -203,6 +204,19 @@ def test_edgetpu_is_described_not_rejected(capsys) -> None:
     assert "runs on the CPU" in dict(report.facts)["runs on the CPU (LiteRT)"] or dict(
         report.facts
     )["runs on the CPU (LiteRT)"].startswith("no")
+
+
+def test_edgetpu_advice_never_names_the_file_itself(tmp_path: Path) -> None:
+    """A renamed Edge TPU file is not told to use "the CPU version (its own name)"."""
+    renamed = tmp_path / "tpu.tflite"
+    shutil.copy(EDGETPU, renamed)
+    (note,) = [n for n in inspect_model(renamed).notes if "Edge TPU" in n]
+    assert "tpu.tflite" not in note and "CPU (non-Edge-TPU) version of this model" in note
+    kept = tmp_path / "mine_edgetpu.tflite"
+    shutil.copy(EDGETPU, kept)
+    (note,) = [n for n in inspect_model(kept).notes if "Edge TPU" in n]
+    assert "(mine.tflite)" in note
+    assert cpu_twin(renamed) == "use the CPU (non-Edge-TPU) version of this model"
 
 
 def test_decoder_only_component() -> None:

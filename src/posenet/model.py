@@ -71,7 +71,7 @@ def load_tflite(path: Path, name: str | None = None) -> LoadedModel:
     flat = read_model(data, source=str(path))
     if any(op.code == EDGETPU_OP for op in custom_ops(flat)):
         raise PosenetError(
-            f"{path}: is compiled for the Edge TPU and cannot run on a CPU; {_cpu_twin(path)}"
+            f"{path}: is compiled for the Edge TPU and cannot run on a CPU; {cpu_twin(path)}"
         )
     cut, options = cut_posenet_decoder(flat)
     graph = cut.subgraphs[0]
@@ -153,11 +153,18 @@ def _read_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _cpu_twin(path: Path) -> str:
-    """Advice naming the CPU version of an Edge TPU file."""
+def cpu_twin(path: str | Path) -> str:
+    """Advice naming the CPU version of an Edge TPU file (a registry name, else its file name).
+
+    A file renamed so that its name no longer holds `_edgetpu` gets advice without a name:
+    repeating its own name would send the user back to the same file.
+    """
+    path = Path(path)
     for spec in store.REGISTRY:
         if spec.format == "edgetpu" and Path(spec.entry.path).name == path.name:
             cpu = spec.name.removesuffix("-edgetpu")
             return f"use --model {cpu} (the same network for the CPU)"
+    if "_edgetpu" not in path.name:
+        return "use the CPU (non-Edge-TPU) version of this model"
     twin = path.name.replace("_edgetpu", "")
     return f"use the CPU version of this model ({twin})"

@@ -24,6 +24,7 @@ from ai_edge_litert import schema_py_generated as schema
 from flatbuffers import flexbuffers
 
 from ..errors import PosenetError
+from ..model import cpu_twin
 from ..tflite.flatbuffer import (
     EDGETPU_OP,
     POSENET_DECODER_OP,
@@ -167,7 +168,7 @@ def _describe(path: Path, data: bytes, model, size: tuple[int, int] | None) -> R
     if edgetpu:
         notes.append(
             "compiled for the Coral Edge TPU: the network is inside edgetpu-custom-op as TPU "
-            f"code that cannot run on a CPU; use the CPU version ({_cpu_twin(path)})"
+            f"code that cannot run on a CPU; {cpu_twin(path)}"
         )
     if decoder is not None:
         notes.append(
@@ -789,10 +790,6 @@ def _decoder_inputs(graph: Graph, decoder: Op | None) -> list[Channels]:
             )
         )
     return rows
-
-
-def _cpu_twin(path: Path) -> str:
-    return path.name.replace("_edgetpu", "")
 
 
 # -- file level ---------------------------------------------------------------------------
