@@ -138,7 +138,14 @@ class Estimator:
         height, width = pixels.shape[:2]
         if self.auto_size:
             stride = self.runtime.output_stride
-            self.runtime.resize(auto_size((height, width), stride, self.long_side))
+            try:
+                size = auto_size((height, width), stride, self.long_side)
+            except PosenetError:
+                raise PosenetError(
+                    f"a {width}x{height} image is too elongated for size auto "
+                    f"(long side {self.long_side}, stride {stride}): give --size"
+                ) from None
+            self.runtime.resize(size)
         start = time.perf_counter()
         fitted = fit(pixels, self.input_size, self.fit_mode, self.resample)
         fitted_at = time.perf_counter()

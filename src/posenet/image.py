@@ -194,6 +194,8 @@ def find_images(paths: list[str | Path]) -> list[Path]:
     """
     found: list[Path] = []
     for raw in paths:
+        if not str(raw).strip():
+            raise PosenetError("an image path is empty")
         path = Path(raw)
         if path.is_dir():
             images = sorted(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import store
+from .._files import check_output, write_atomic
 from ..decode import DECODERS
 from ..errors import PosenetError
 from ..image import FITS, RESAMPLES
@@ -60,7 +61,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help="any decoder option, e.g. -O refine_steps=3 -O local_maximum_radius=2",
     )
     parser.add_argument("--flip", action="store_true", help="mirror results (selfie cameras)")
-    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the network")
+    parser.add_argument(
+        "--threads", type=_threads, metavar="N", help="CPU threads for the network (1-64)"
+    )
 
 
 def estimator_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -107,6 +110,16 @@ def estimator_from_args(args: argparse.Namespace):
     return estimator
 
 
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a thread count from 1 to 64")
+    return value
+
+
 def _number(text: str) -> int | float:
     try:
         return int(text)
@@ -121,55 +134,80 @@ def run(args: argparse.Namespace) -> int:
     from ..image import find_images, load_image
 
     images = find_images(args.images)
-    outputs = _check_outputs(args, images)
+    drawings = _plan_drawings(args, images)
+    json_path = None
+    if args.json is not None and args.json != "-":
+        json_path = check_output(args.json, force=args.force, inputs=images)
+        if json_path.resolve() in {p.resolve() for p in drawings.values()}:
+            raise PosenetError(f"{json_path}: named both for --json and --draw")
     estimator = estimator_from_args(args)
     results, failed = [], 0
-    for path in images:
-        try:
-            pixels = load_image(path)
-        except PosenetError as exc:  # one bad file in a folder does not stop the rest
-            print(f"posenet: error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        result = estimator.estimate(pixels)
-        results.append(result.to_dict(str(path)))
-        if args.draw:
-            from ..render import draw_poses
+    try:
+        for path in images:
+            try:  # one bad file in a folder does not stop the rest
+                pixels = load_image(path)
+                result = estimator.estimate(pixels)
+            except PosenetError as exc:
+                message = str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
+                print(f"posenet: error: {message}", file=sys.stderr)
+                failed += 1
+                continue
+            results.append(result.to_dict(str(path)))
+            if args.draw:
+                from ..render import draw_poses
 
-            draw_poses(pixels, result.poses).save(outputs[path])
-        if args.json != "-":
-            scores = ", ".join(f"{p.score:.2f}" for p in result.poses) or "none"
-            t = estimator.timings
-            print(
-                f"{path}: {len(result.poses)} pose(s) [{scores}]  "
-                f"{t.total * 1000:.1f} ms (invoke {t.invoke * 1000:.1f} ms)"
-            )
-    if args.json and results:
-        text = json.dumps(results, indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            Path(args.json).write_text(text + "\n")
+                draw_poses(pixels, result.poses).save(drawings[path])
+            if args.json != "-":
+                scores = ", ".join(f"{p.score:.2f}" for p in result.poses) or "none"
+                t = estimator.timings
+                print(
+                    f"{path}: {len(result.poses)} pose(s) [{scores}]  "
+                    f"{t.total * 1000:.1f} ms (invoke {t.invoke * 1000:.1f} ms)"
+                )
+    finally:  # an interrupted folder run still leaves the JSON of what it did
+        if args.json and results:
+            text = json.dumps(results, indent=2) + "\n"
+            if json_path is None:
+                sys.stdout.write(text)
+            else:
+                write_atomic(json_path, text.encode())
     return 2 if failed else 0
 
 
-def _check_outputs(args: argparse.Namespace, images: list[Path]) -> dict[Path, Path]:
-    """Where each drawn image goes; refuse to overwrite anything unless --force."""
-    planned: dict[Path, Path] = {}
-    if args.draw:
-        target = Path(args.draw)
-        if target.is_dir() or len(images) > 1 or args.draw.endswith(("/", "\\")):
-            target.mkdir(parents=True, exist_ok=True)
-            planned = {p: target / f"{p.stem}-poses{p.suffix.lower() or '.png'}" for p in images}
-        else:
-            planned = {images[0]: target}
-        inputs = {p.resolve() for p in images}
-        for out in planned.values():
-            if out.resolve() in inputs:
-                raise PosenetError(f"{out}: refusing to draw over an input image")
-    existing = [str(p) for p in planned.values() if p.exists()]
-    if args.json and args.json != "-" and Path(args.json).exists():
-        existing.append(args.json)
-    if existing and not args.force:
-        raise PosenetError(f"{existing[0]}: exists; use --force to overwrite")
+def _plan_drawings(args: argparse.Namespace, images: list[Path]) -> dict[Path, Path]:
+    """Where each drawn image goes, every path checked before any work starts.
+
+    `--draw DIR` (an existing folder, a name ending in /, or any name when there
+    are several images) gets `<stem>-poses<suffix>` per image; `--draw FILE` one
+    file whose suffix names a format Pillow writes.
+    """
+    if args.draw is None:
+        return {}
+    if not args.draw.strip():
+        raise PosenetError("--draw: the path is empty")
+    target = Path(args.draw)
+    if target.is_dir() or len(images) > 1 or args.draw.endswith(("/", "\\")):
+        if target.exists() and not target.is_dir():
+            raise PosenetError(f"--draw {target}: is a file; several images need a folder")
+        target.mkdir(parents=True, exist_ok=True)
+        planned = {p: target / f"{p.stem}-poses{p.suffix.lower()}" for p in images}
+    else:
+        planned = {images[0]: target}
+    seen: dict[Path, Path] = {}
+    for image, out in planned.items():
+        if out.suffix.lower() not in _writable_suffixes():
+            raise PosenetError(f"--draw {out}: unknown image format {out.suffix or '(none)'!r}")
+        check_output(out, force=args.force, inputs=images)
+        if out.resolve() in seen:
+            raise PosenetError(
+                f"--draw: {seen[out.resolve()]} and {image} would both be drawn to {out}"
+            )
+        seen[out.resolve()] = image
     return planned
+
+
+def _writable_suffixes() -> set[str]:
+    from PIL import Image
+
+    Image.init()
+    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE}
