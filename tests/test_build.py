@@ -7,13 +7,18 @@ heatmap logits and 1e-2 px on offsets and displacements.
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 from PIL import Image
 
+import posenet
+from posenet._version import __version__
 from posenet.errors import PosenetError
 from posenet.formats.tfjs_graph import read_tfjs_graph
 from posenet.network import with_output_stride
@@ -256,3 +261,21 @@ def test_stride_8_source_geometry_beats_the_rule_on_the_published_graphs():
         results[geometry] = (max(distances), sorted(p.score for p in poses)[-2:])
     assert results["source"][0] < 4 < results["atrous"][0], results
     assert min(results["source"][1]) > max(results["atrous"][1]), results
+
+
+def test_builder_imports_without_the_package_root() -> None:
+    """posenet/__init__ -> estimator -> model -> tflite.build: the builder must not import
+    the half-initialised package root back (its version comes from posenet._version)."""
+    src = Path(posenet.__file__).parent
+    code = (
+        "import sys, types\n"
+        f"root = types.ModuleType('posenet'); root.__path__ = [{str(src)!r}]\n"
+        "sys.modules['posenet'] = root  # as during `import posenet`: nothing defined yet\n"
+        "from posenet.tflite.build import build_tflite\n"
+        "print(sys.modules['posenet._version'].__version__)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == __version__ == posenet.__version__
+    model = read_model(build_tflite(tiny_network(), (33, 33), 16))
+    assert f"posenet {__version__}:" in model.description.decode()

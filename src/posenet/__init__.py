@@ -6,8 +6,7 @@
 >>> for pose in estimator.estimate("people.jpg").poses: ...
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .errors import PosenetError
 from .estimator import Estimator, Result, estimate
 from .heads import Heads

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-from .. import __version__
+from .._version import __version__
 from ..errors import PosenetError
 from ..network import Layer, Network, with_output_stride
 
@@ -191,7 +193,15 @@ class _GraphBuilder:
         self.operator(_OPS.DEQUANTIZE, 3, [half], [full], None, None)
         return full
 
-    def operator(self, code: int, version: int, inputs, outputs, options_type, options) -> None:
+    def operator(
+        self,
+        code: int,
+        version: int,
+        inputs: Sequence[int],
+        outputs: Sequence[int],
+        options_type: int | None,
+        options: Any | None,
+    ) -> None:
         key = (code, version)
         if key not in self.opcodes:
             self.opcodes[key] = len(self.opcodes)
