@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,6 +12,9 @@ from ..errors import PosenetError
 from ..heads import Heads
 from ..poses import Pose
 from .detect import add_model_options, estimator_from_args
+
+if TYPE_CHECKING:  # imported when run, so that `posenet --help` stays fast
+    from ..estimator import Estimator
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def network_view(estimator, pixels: np.ndarray) -> tuple[np.ndarray, Heads, list[Pose]]:
+def network_view(estimator: Estimator, pixels: np.ndarray) -> tuple[np.ndarray, Heads, list[Pose]]:
     """The fitted input, its Heads and its poses in INPUT pixels, exactly as `estimator`
     computes them, but not mapped back: explain draws on what the network saw.
 

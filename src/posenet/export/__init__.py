@@ -25,12 +25,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from ..decode import DEFAULT_DECODER
 from ..errors import PosenetError
 from ..formats import detect_format, read_network
+from ..heads import Heads
 from ..image import find_images, fit, load_image
 from ..model import load_tflite, resolve
 from ..runtime import Runtime
@@ -225,6 +227,15 @@ def export(
     )
 
 
+class Runner(Protocol):
+    """What the checks run: the Runtime, or a kmodel in nncase's simulator (KModelRunner)."""
+
+    @property
+    def input_size(self) -> tuple[int, int]: ...
+
+    def run(self, image: np.ndarray) -> Heads: ...
+
+
 class _Context:
     """The check image and decoder, shared by the checks of one export."""
 
@@ -236,8 +247,8 @@ class _Context:
             Runtime(reference, threads=1), Runtime(candidate, threads=1), label, against
         )
 
-    def compare(self, reference, candidate, label: str, against: str) -> Check:
-        """reference and candidate: anything with input_size and run(uint8 image) -> Heads."""
+    def compare(self, reference: Runner, candidate: Runner, label: str, against: str) -> Check:
+        """The heads and poses of candidate beside reference's, on the check image."""
         ref = reference.run(fit(self.image, reference.input_size, "stretch").pixels)
         got = candidate.run(fit(self.image, candidate.input_size, "stretch").pixels)
         return check(
