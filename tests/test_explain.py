@@ -26,6 +26,7 @@ from posenet.explain import (
     PART_COLORS,
     displacements_panel,
     explain,
+    heatmap_overlay,
     offsets_panel,
     sheet_layout,
     upsample_grid,
@@ -148,6 +149,21 @@ def test_brightest_point_of_a_hand_built_heatmap_is_its_peak_cell():
     # The ankle peak also shows in the combined map, brighter than anything around it.
     ankle_at = (7 * STRIDE, 2 * STRIDE)
     assert combined[ankle_at] == combined[ankle_at[0] - 8 : ankle_at[0] + 9, :25].max()
+
+
+def test_heatmap_overlay_is_the_panel_explain_draws():
+    """The public one-heatmap function draws exactly the contact sheet's per-keypoint panel."""
+    heads = _heads()
+    wrist = PART_IDS["rightWrist"]
+    heads.heatmap[2, 3, wrist] = 4.0
+    heads.heatmap[6, 8, wrist] = 1.0
+    photo = _photo(5)
+    panel = explain(photo, heads, [])["heatmap-rightWrist"]
+    overlay = heatmap_overlay(photo, heads.scores()[:, :, wrist], STRIDE)
+    assert overlay.size == (SIZE[1], SIZE[0])
+    assert np.array_equal(np.asarray(overlay), np.asarray(panel))
+    luma = _luma(overlay)
+    assert np.argwhere(luma == luma.max()).tolist() == [[2 * STRIDE, 3 * STRIDE]]
 
 
 def test_quiet_heatmap_shows_the_dimmed_grey_photo():

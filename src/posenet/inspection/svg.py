@@ -270,15 +270,6 @@ def _kind(op: Op) -> str:
     return "elementwise"
 
 
-def _layer_brief(layer) -> str:
-    text = f"{layer.kernel[0]}x{layer.kernel[1]} {layer.kind}"
-    if layer.stride > 1:
-        text += f" /{layer.stride}"
-    if layer.dilation > 1:
-        text += f" d{layer.dilation}"
-    return f"{text} {layer.activation}"
-
-
 def view_svg(view: PosenetView, label: str = "PoseNet layers") -> str:
     """The PoseNet layers as a graph, for files that have no operator graph."""
     nodes = [DrawNode("input", ("input", f"{w.size(view.input_size)} RGB", ""), "io")]

@@ -260,11 +260,6 @@ def _totals(report: Report) -> list[str]:
     return lines
 
 
-def _macs_total(macs: int | None, size: tuple[int, int] | None) -> str:
-    text = "unknown" if macs is None else f"{w.count(macs)} ({w.macs(macs)})"
-    return text + (f" at {w.size(size)}" if size else "")
-
-
 def _ops_table(graph: Graph) -> list[str]:
     rows = [("#", "op", "inputs", "outputs", "MACs", "options")]
     for op in graph.ops:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .report import Quantization, Tensor, Values
+from .report import Quantization, Values
 
 __all__ = [
     "count",
@@ -19,7 +19,6 @@ __all__ = [
     "shape",
     "size",
     "size_origin",
-    "tensor_ref",
     "values",
 ]
 
@@ -106,8 +105,3 @@ def values(v: Values | None) -> str:
     if v.zeros and v.zeros == v.count:
         text += " (all zero)"
     return text
-
-
-def tensor_ref(t: Tensor) -> str:
-    """'name [1x23x31x17 UINT8]'."""
-    return f"{t.name} [{shape(t.shape)} {t.dtype}]"
