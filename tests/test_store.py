@@ -116,3 +116,30 @@ def test_home_defaults_to_user_cache(monkeypatch, tmp_path):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
+
+
+def test_damaged_cached_file_is_fetched_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("POSENET_HOME", str(tmp_path / "home"))
+    path = store.path("coral-075-353x481")
+    path.write_bytes(path.read_bytes()[:1000])  # truncated in the cache
+    again = store.path("coral-075-353x481")
+    assert again.read_bytes() == (MODELS / store.spec("coral-075-353x481").entry.path).read_bytes()
+
+
+def test_unusable_cache_folder_is_a_clear_error(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("POSENET_HOME", str(not_a_folder))
+    with pytest.raises(PosenetError, match="POSENET_HOME"):
+        store.path("coral-075-353x481")
+
+
+def test_damaged_built_model_is_rebuilt(tmp_path, monkeypatch):
+    from posenet.model import load
+
+    monkeypatch.setenv("POSENET_HOME", str(tmp_path / "home"))
+    first = load("tfjs-075", output_stride=32).tflite
+    (built,) = (tmp_path / "home" / "built").glob("*.tflite")
+    built.write_bytes(first[: len(first) // 2])
+    assert load("tfjs-075", output_stride=32).tflite == first
+    assert built.read_bytes() == first

@@ -112,13 +112,15 @@ class Estimator:
         if self.requested_size is not None:
             self.runtime.resize(resolve_size(self.requested_size, self.runtime.output_stride))
         self.timings = Timings()
-        self._load_kernels()
+        self._warm_up()
 
-    def _load_kernels(self) -> None:
-        """Run resize and decoder once on a tiny input, so that loading the compiled
-        kernels (numba's disk cache, ~0.3 s per process) is paid here, at load time,
-        and the first image's timings show what images really cost."""
+    def _warm_up(self) -> None:
+        """Run every stage once, so that one-off costs are paid at load time and the
+        first image's timings show what images really cost: loading the compiled
+        kernels (numba's disk cache, ~0.3 s per process), LiteRT's weight packing on
+        its first invoke; and a model LiteRT cannot run fails here, once."""
         fit(np.zeros((2, 2, 3), np.uint8), (3, 3), self.fit_mode, self.resample)
+        self.runtime.invoke(np.zeros((*self.runtime.input_size, 3), np.uint8))
         decoders.decode(self.runtime.blank_heads(), self.decoder, **self.options)
 
     def _decoder_options(self, decoder: str, given: dict[str, Any]) -> dict[str, Any]:

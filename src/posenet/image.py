@@ -7,6 +7,7 @@ one-line PosenetError. Fitting returns the input array and the affine map
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +56,16 @@ def load_image(path: str | Path) -> np.ndarray:
     if path.stat().st_size == 0:
         raise PosenetError(f"{path}: is empty (0 bytes)")
     try:
-        with Image.open(path) as image:
-            check_size(image.size, str(path))
-            # phone photos store their rotation in EXIF; people lying on their side
-            # because of it are a PoseNet user complaint
-            upright = ImageOps.exif_transpose(image) if 0x0112 in image.getexif() else image
-            return as_rgb(upright)
+        with warnings.catch_warnings():
+            # our own limit applies below; PIL's two-line warning would only add noise
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                check_size(image.size, str(path))
+                # phone photos store their rotation in EXIF; people lying on their
+                # side because of it are a PoseNet user complaint
+                exif = image.getexif()
+                upright = ImageOps.exif_transpose(image) if 0x0112 in exif else image
+                return as_rgb(upright)
     except PosenetError:
         raise
     except UnidentifiedImageError:
@@ -86,7 +91,7 @@ def as_rgb(image: Image.Image | np.ndarray) -> np.ndarray:
     if isinstance(image, Image.Image):
         if image.mode in _WIDE_MODES:  # 16/32-bit grey: PIL's convert would clip at 255
             wide = np.asarray(image, dtype=np.float64)
-            top = 65535.0 if wide.max() > 255 else 255.0
+            top = 65535.0 if image.mode.startswith("I;16") or wide.max() > 255 else 255.0
             return as_rgb(np.rint(wide * (255.0 / top)).clip(0, 255).astype(np.uint8))
         if image.mode != "RGB":
             image = image.convert("RGB")

