@@ -29,6 +29,7 @@ from posenet.formats.tfjs_checkpoint import checkpoint_variables
 from posenet.inspection import inspect_model, render_html, render_text
 from posenet.model import cpu_twin
 from posenet.network import MOBILENET_V1_LAYERS
+from posenet.sizes import SIZE_FORMS
 from posenet.tflite.build import build_tflite
 
 from .conftest import CORAL, MODELS, coral_model
@@ -185,6 +186,27 @@ def test_size_option_rescales_macs(capsys) -> None:
     assert head.shape == (1, 23, 31, 17) and head.shape_at_size == (1, 17, 17, 17)
     code, out, _ = run_cli(capsys, str(coral_model("353_481")), "--size", "257x257")
     assert code == 0 and "257x257 (from --size)" in out
+
+
+@pytest.mark.parametrize(
+    ("size", "counted"),
+    [("257", (257, 257)), ("353×481", (353, 481)), ("257X353", (257, 353)), ("auto", (353, 481))],
+)
+def test_size_takes_what_detect_takes(size: str, counted: tuple[int, int], capsys) -> None:
+    code, out, err = run_cli(capsys, str(coral_model("353_481")), "--size", size, "--json")
+    assert code == 0, err
+    assert tuple(json.loads(out)["totals"]["input_size"]) == counted
+
+
+def test_size_is_rounded_and_bounded_as_detect_does(capsys) -> None:
+    report = inspect_model(coral_model("353_481"), size="300")
+    assert report.totals.input_size == (305, 305) and report.posenet.grid_size == (20, 20)
+    assert report.notes[0].startswith("size 300x300 rounded to 305x305 (k * 16 + 1)")
+    assert inspect_model(POSENET_JSON, size=(300, 300)).totals.input_size == (305, 305)
+    for size in ("1x1", "99999x99999", "0", "4200x257"):
+        code, _, err = run_cli(capsys, str(coral_model("353_481")), "--size", size)
+        assert code == 2 and err.count("\n") == 1, (size, err)
+        assert "smaller than the output stride" in err or "too large" in err, err
 
 
 def test_edgetpu_is_described_not_rejected(capsys) -> None:
@@ -559,7 +581,7 @@ def test_missing_and_unknown(tmp_path: Path, capsys) -> None:
     code, _, err = run_cli(capsys, str(tmp_path / "broken.json"))
     assert code == 2
     code, _, err = run_cli(capsys, str(coral_model("353_481")), "--size", "big")
-    assert code == 2 and "HEIGHTxWIDTH" in err
+    assert code == 2 and SIZE_FORMS in err
     with pytest.raises(PosenetError):
         inspect_model(coral_model("353_481"), size=(0, 5))
 

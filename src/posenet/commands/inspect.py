@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
 from ..errors import PosenetError
+from ..sizes import SIZE_FORMS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -24,9 +24,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     inspect.add_argument("model", metavar="MODEL", help="model file or folder, or registry name")
     inspect.add_argument(
         "--size",
-        metavar="HxW",
-        type=parse_size,
-        help="input size at which to count shapes and MACs (default: the model's own)",
+        metavar="HxW|N|auto",
+        help=f"input size at which to count shapes and MACs: {SIZE_FORMS}, as detect takes it "
+        "and rounded the same way (default, and auto: the model's own size)",
     )
     inspect.add_argument(
         "--json",
@@ -38,14 +38,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     inspect.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     inspect.add_argument("--force", action="store_true", help="overwrite existing output files")
     inspect.set_defaults(run=run)
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'353x481' -> (353, 481); argparse reports a ValueError as a usage error."""
-    match = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*", text)
-    if not match or min(int(match[1]), int(match[2])) < 1:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 353x481, got {text!r}")
-    return int(match[1]), int(match[2])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ them fill the same report, so the renderers never see a file format.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ..errors import PosenetError
@@ -18,22 +19,65 @@ from .report import Report
 __all__ = ["Report", "inspect_model", "render_html", "render_text"]
 
 
-def inspect_model(model: str | Path, size: tuple[int, int] | None = None) -> Report:
+def inspect_model(model: str | Path, size: str | tuple[int, int] | None = None) -> Report:
     """Describe a model given by registry name or path.
 
-    size: (height, width) at which to count shapes and multiply-accumulates;
-    None uses the model's own input size (or a default where the file leaves
-    it open). Raises PosenetError for missing, unknown or damaged files.
+    size: the input size at which to count shapes and multiply-accumulates, in
+    the forms detect and export take ("HxW", "N", (height, width)); None or
+    "auto" use the model's own input size (or a default where the file leaves
+    it open). Like detect, a PoseNet is counted at the size it would run at:
+    the nearest k * output_stride + 1, with a note saying so; sides outside
+    what sizes.round_side accepts are refused. Raises PosenetError for
+    missing, unknown or (beyond description) damaged files.
     """
     from ..formats import detect_format
     from ..model import resolve
 
-    if size is not None and (len(size) != 2 or min(size) < 1):
-        raise PosenetError(f"size must be two positive numbers (height, width), got {size}")
+    requested = _requested_size(size)
     _, path = resolve(model)
     if path.is_file() and path.stat().st_size == 0:
         raise PosenetError(f"{path}: is empty (0 bytes)")
     kind = detect_format(path)
+    report = _describe(kind, path, requested)
+    from ..network import OUTPUT_STRIDES
+    from ..sizes import resolve_size
+
+    stride = report.posenet.output_stride if report.posenet is not None else None
+    if requested is None or stride not in OUTPUT_STRIDES:
+        return report
+
+    rounded = resolve_size(requested, stride)
+    if rounded == requested:
+        return report
+    report = _describe(kind, path, rounded)
+    note = (
+        f"size {requested[0]}x{requested[1]} rounded to {rounded[0]}x{rounded[1]} "
+        f"(k * {stride} + 1), the size detect and export would use"
+    )
+    return dataclasses.replace(report, notes=(note, *report.notes))
+
+
+def _requested_size(size: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """size parsed as detect parses it, each side within sizes.round_side's bounds."""
+    from ..network import OUTPUT_STRIDES
+    from ..sizes import parse_size, round_side
+
+    if size is None:
+        return None
+    if isinstance(size, str):
+        parsed = parse_size(size)
+        if parsed is None:  # auto: an image's aspect ratio; inspect has no image
+            return None
+        size = parsed
+    if len(size) != 2:
+        raise PosenetError(f"size must be (height, width), got {size}")
+    height, width = int(size[0]), int(size[1])
+    for side in (height, width):
+        round_side(side, min(OUTPUT_STRIDES))  # too small or too large for any stride
+    return height, width
+
+
+def _describe(kind: str, path: Path, size: tuple[int, int] | None) -> Report:
     if kind == "tflite":
         from .tflite import describe_tflite
 
