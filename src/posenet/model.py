@@ -23,9 +23,8 @@ from .runtime import infer_stride
 from .sizes import round_side
 from .tflite.build import build_tflite, network_digest
 from .tflite.flatbuffer import (
-    EDGETPU_OP,
-    custom_ops,
     cut_posenet_decoder,
+    is_edgetpu,
     read_model,
     write_model,
 )
@@ -70,7 +69,7 @@ def load_tflite(path: Path, name: str | None = None) -> LoadedModel:
     """Read a .tflite file, refuse Edge TPU code, cut off PosenetDecoderOp."""
     data = _read_bytes(path)
     flat = read_model(data, source=str(path))
-    if any(op.code == EDGETPU_OP for op in custom_ops(flat)):
+    if is_edgetpu(flat):
         raise PosenetError(
             f"{path}: is compiled for the Edge TPU and cannot run on a CPU; {cpu_twin(path)}"
         )

@@ -20,10 +20,9 @@ import numpy as np
 from .errors import PosenetError
 from .heads import Heads
 from .keypoints import NUM_EDGES, NUM_KEYPOINTS
+from .network import OUTPUT_STRIDES
 
 log = logging.getLogger(__name__)
-
-_STRIDES = (8, 16, 32)
 
 
 @dataclass(frozen=True)
@@ -229,7 +228,7 @@ def _map_outputs(details: list[dict]) -> list[_Output]:
 
 def infer_stride(input_size: tuple[int, int], grid_size: tuple[int, int]) -> int:
     """The output stride whose SAME-padded grid matches the output shape; else PosenetError."""
-    for stride in _STRIDES:
+    for stride in OUTPUT_STRIDES:
         if all(math.ceil(n / stride) == g for n, g in zip(input_size, grid_size, strict=True)):
             return stride
     raise PosenetError(

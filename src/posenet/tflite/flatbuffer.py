@@ -47,8 +47,8 @@ def read_model(data: bytes, source: str = "model") -> schema.ModelT:
         raise PosenetError(f"{source}: not a TFLite model (no 'TFL3' identifier)")
     try:
         model = schema.ModelT.InitFromPackedBuf(data, 0)
-    except Exception as exc:  # the generated reader raises anything on bad offsets
-        raise PosenetError(f"{source}: damaged TFLite model ({type(exc).__name__})") from None
+    except Exception:  # the generated reader raises anything on bad offsets
+        raise PosenetError(f"{source}: damaged TFLite model (truncated or corrupt)") from None
     if not model.subgraphs:
         raise PosenetError(f"{source}: TFLite model has no subgraph")
     return model
