@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -235,6 +236,8 @@ def test_non_finite_heads_are_refused(field: str, bad: float) -> None:
     "options",
     [
         {"max_detections": -1},
+        {"max_detections": 101},
+        {"max_detections": 100000},
         {"max_detections": 2.5},
         {"max_detections": True},
         {"max_detections": "3"},
@@ -243,16 +246,20 @@ def test_non_finite_heads_are_refused(field: str, bad: float) -> None:
         {"score_threshold": float("nan")},
         {"score_threshold": None},
         {"nms_radius": -1.0},
+        {"nms_radius": 10001.0},
+        {"nms_radius": 1e308},
         {"nms_radius": float("nan")},
         {"nms_radius": float("inf")},
     ],
 )
 def test_bad_options_are_refused(options: dict) -> None:
     heads = make_heads(np.zeros((3, 3, NUM_KEYPOINTS), np.float32))
-    with pytest.raises(PosenetError) as info:
-        decode_coral(heads, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. no overflow squaring a huge radius
+        with pytest.raises(PosenetError) as info:
+            decode_coral(heads, **options)
     assert "\n" not in str(info.value)
-    assert next(iter(options)) in str(info.value)
+    assert str(info.value).startswith(f"decoder coral: {next(iter(options))} must be ")
 
 
 def test_all_equal_heatmap() -> None:

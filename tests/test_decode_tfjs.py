@@ -424,10 +424,11 @@ def test_huge_grid():
     )
 
 
-def test_all_equal_huge_grid_with_wide_window():
+def test_all_equal_huge_grid_with_the_widest_window():
     a = blank(81, 81)
     a["heatmap"][:] = 2.0
-    poses = decode_tfjs(heads_of(a), max_detections=3, local_maximum_radius=100)
+    widest = tfjs.OPTION_RANGES["local_maximum_radius"].highest
+    poses = decode_tfjs(heads_of(a), max_detections=3, local_maximum_radius=widest)
     assert len(poses) == 3
 
 
@@ -471,6 +472,8 @@ def test_numpy_scalars_are_accepted():
     ("name", "value"),
     [
         ("max_detections", -1),
+        ("max_detections", 101),
+        ("max_detections", 100000),
         ("max_detections", 1.5),
         ("max_detections", True),
         ("max_detections", "5"),
@@ -480,17 +483,22 @@ def test_numpy_scalars_are_accepted():
         ("score_threshold", math.nan),
         ("score_threshold", "0.5"),
         ("nms_radius", -1.0),
+        ("nms_radius", 10000.5),
+        ("nms_radius", 1e308),
         ("nms_radius", math.inf),
         ("nms_radius", math.nan),
         ("local_maximum_radius", -1),
+        ("local_maximum_radius", 9),
         ("local_maximum_radius", 1.0),
         ("refine_steps", -1),
+        ("refine_steps", 101),
+        ("refine_steps", 100000000),
         ("refine_steps", 2.5),
     ],
 )
 def test_bad_options_raise_one_line(name, value):
     a = blank(2, 2)
-    with pytest.raises(PosenetError, match=f"decode_tfjs: {name} must be") as error:
+    with pytest.raises(PosenetError, match=f"^decoder tfjs: {name} must be ") as error:
         decode_tfjs(heads_of(a), **{name: value})
     assert "\n" not in str(error.value)
 

@@ -3,7 +3,9 @@
 `single` (TF.js decodeSinglePose), `tfjs` (TF.js decodeMultiplePoses) and
 `coral` (Coral's PosenetDecoderOp). Each decoder's options are its keyword-only
 parameters; this module reads them from the signatures, so the table the CLI
-and the errors show cannot drift from the code.
+and the errors show cannot drift from the code. The allowed values of each are
+in its module's `OPTION_RANGES` (see `_options`), read by the errors here, by
+the decoder itself and by `option_ranges` for help texts.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from ..errors import PosenetError
 from ..heads import Heads
 from ..poses import Pose
+from ._options import Range, check_ranges
 
 #: decoder name -> (module, function)
 _DECODERS: dict[str, tuple[str, str]] = {
@@ -27,12 +30,15 @@ DECODERS: tuple[str, ...] = tuple(_DECODERS)
 DEFAULT_DECODER = "coral"
 
 
-def decoder_function(name: str) -> Callable[..., list[Pose]]:
-    """The decoding function called `name`."""
+def _module(name: str) -> Any:
     if name not in _DECODERS:
         raise PosenetError(f"unknown decoder {name!r}; choose one of {', '.join(DECODERS)}")
-    module, function = _DECODERS[name]
-    return getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    return importlib.import_module(f"{__name__}.{_DECODERS[name][0]}")
+
+
+def decoder_function(name: str) -> Callable[..., list[Pose]]:
+    """The decoding function called `name`."""
+    return getattr(_module(name), _DECODERS[name][1])
 
 
 def decoder_defaults(name: str) -> dict[str, Any]:
@@ -45,15 +51,19 @@ def decoder_defaults(name: str) -> dict[str, Any]:
     }
 
 
+def option_ranges(name: str) -> dict[str, Range]:
+    """The allowed values of each option of decoder `name`; str(range) describes them."""
+    return dict(_module(name).OPTION_RANGES)
+
+
 def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Return `options` if decoder `name` accepts them all; else a PosenetError."""
+    """Return `options`, unchanged, if decoder `name` accepts them all; else a PosenetError."""
     allowed = decoder_defaults(name)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         accepted = ", ".join(allowed) or "no options"
-        raise PosenetError(
-            f"decoder {name!r} has no option {', '.join(unknown)} (it takes: {accepted})"
-        )
+        raise PosenetError(f"decoder {name}: no option {', '.join(unknown)} (it takes: {accepted})")
+    check_ranges(name, option_ranges(name), options)
     return options
 
 

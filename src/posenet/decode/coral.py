@@ -18,13 +18,20 @@ import math
 import numpy as np
 
 from .._jit import kernel
-from ..errors import PosenetError
 from ..heads import Heads
 from ..keypoints import EDGE_CHILDREN, EDGE_PARENTS, NUM_EDGES
 from ..poses import Pose
 from ._heap import heap_pop, heap_push
+from ._options import MAX_DETECTIONS, NMS_RADIUS, SCORE_THRESHOLD, Range, check_ranges
 
-__all__ = ["decode_coral"]
+__all__ = ["OPTION_RANGES", "decode_coral"]
+
+#: The allowed values of each option of `decode_coral` (errors and help read them).
+OPTION_RANGES: dict[str, Range] = {
+    "max_detections": MAX_DETECTIONS,
+    "score_threshold": SCORE_THRESHOLD,
+    "nms_radius": NMS_RADIUS,
+}
 
 #: Short-offset refinement steps after each displacement (fixed in Coral's op).
 _REFINEMENT_STEPS = 5
@@ -85,18 +92,27 @@ def decode_coral(
 
     heads: heatmap logits float32[H, W, 17], offsets float32[H, W, 34],
         displacements_fwd / displacements_bwd float32[H, W, 32], output stride.
-    max_detections: most poses to decode (before soft NMS drops any), >= 0.
-    score_threshold: minimum keypoint score of a root and minimum pose score, in [0, 1].
+    max_detections: most poses to decode (before soft NMS drops any).
+    score_threshold: minimum keypoint score of a root and minimum pose score.
     nms_radius: radius in input pixels within which the same keypoint of two
-        poses counts as one, >= 0.
+        poses counts as one.
 
     Returns poses sorted by score, highest first, keypoints (x, y) in
     model-input pixels. Matches libcoral's `posenet_decoder.cc` (the op in the
     `_quant_decoder.tflite` models; their defaults are this function's),
     including its reading of the leftEye -> nose displacement (`_mid_channels`).
-    Raises PosenetError for bad options or heads with NaN / Inf.
+    Raises PosenetError for an option outside `OPTION_RANGES` or heads that
+    fail `Heads.validate` (NaN, Inf, shapes).
     """
-    _check_options(max_detections, score_threshold, nms_radius)
+    check_ranges(
+        "coral",
+        OPTION_RANGES,
+        {
+            "max_detections": max_detections,
+            "score_threshold": score_threshold,
+            "nms_radius": nms_radius,
+        },
+    )
     heads.validate()
     stride = np.float32(heads.output_stride)
     radius = np.float32(nms_radius) / stride
@@ -107,7 +123,7 @@ def decode_coral(
         heads.displacements_bwd,
         stride,
         np.float32(1.0 / heads.output_stride),
-        min(int(max_detections), heads.heatmap.size),  # no more poses than cells: fits int64
+        int(max_detections),
         _logodds(score_threshold),
         np.float32(score_threshold),
         radius * radius,
@@ -115,21 +131,6 @@ def decode_coral(
     return [
         Pose.from_yx(yx[i], keypoint_scores[i], pose_scores[i]) for i in range(len(pose_scores))
     ]
-
-
-def _check_options(max_detections: int, score_threshold: float, nms_radius: float) -> None:
-    if isinstance(max_detections, bool) or not isinstance(max_detections, int | np.integer):
-        raise PosenetError(f"max_detections must be an integer, got {max_detections!r}")
-    if max_detections < 0:
-        raise PosenetError(f"max_detections must be >= 0, got {max_detections}")
-    if not _is_real(score_threshold) or not 0.0 <= score_threshold <= 1.0:
-        raise PosenetError(f"score_threshold must be a number in [0, 1], got {score_threshold!r}")
-    if not _is_real(nms_radius) or not 0.0 <= nms_radius < math.inf:
-        raise PosenetError(f"nms_radius must be a finite number >= 0, got {nms_radius!r}")
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def _logodds(probability: float) -> np.float32:

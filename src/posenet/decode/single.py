@@ -9,8 +9,12 @@ import numpy as np
 from .._jit import kernel
 from ..heads import Heads
 from ..poses import Pose
+from ._options import Range
 
-__all__ = ["decode_single"]
+__all__ = ["OPTION_RANGES", "decode_single"]
+
+#: `decode_single` takes no options.
+OPTION_RANGES: dict[str, Range] = {}
 
 
 def decode_single(heads: Heads) -> list[Pose]:
@@ -42,13 +46,10 @@ def decode_single(heads: Heads) -> list[Pose]:
     return [Pose.from_yx(yx, scores, score)]
 
 
+# Copied from tfjs.py: numba's disk cache hashes a kernel's own file, not the kernels it calls.
 @kernel
 def _score(logit):
-    """Sigmoid as TF.js's CPU backend computes it: in double, stored as float32.
-
-    The same formula as `tfjs._score` (kept apart: numba's disk cache only
-    notices changes to the file a kernel lives in).
-    """
+    """Sigmoid as TF.js's CPU backend computes it: in double, stored as float32 (`tfjs._score`)."""
     v = np.float64(logit)
     if v < -700.0:
         return 0.0

@@ -12,22 +12,22 @@ import math
 import numpy as np
 
 from .._jit import kernel
-from ..errors import PosenetError
 from ..heads import Heads
 from ..keypoints import EDGE_CHILDREN, EDGE_PARENTS
 from ..poses import Pose
+from ._options import MAX_DETECTIONS, NMS_RADIUS, SCORE_THRESHOLD, Range, check_ranges
 
 __all__ = ["OPTION_RANGES", "decode_tfjs"]
 
-#: The allowed values of each option of `decode_tfjs`:
-#: name -> (whole numbers only, lowest, highest or None for no upper limit).
-#: The error messages are written from this table.
-OPTION_RANGES: dict[str, tuple[bool, float, float | None]] = {
-    "max_detections": (True, 0, None),
-    "score_threshold": (False, 0.0, 1.0),
-    "nms_radius": (False, 0.0, None),
-    "local_maximum_radius": (True, 0, None),
-    "refine_steps": (True, 0, None),
+#: The allowed values of each option of `decode_tfjs` (errors and help read them).
+#: A window of radius r costs up to (2r + 1)^2 comparisons per cell (when many
+#: cells tie); 8, a 17 x 17-cell window, keeps that fast. TF.js uses 1.
+OPTION_RANGES: dict[str, Range] = {
+    "max_detections": MAX_DETECTIONS,
+    "score_threshold": SCORE_THRESHOLD,
+    "nms_radius": NMS_RADIUS,
+    "local_maximum_radius": Range(0, 8, whole=True),
+    "refine_steps": Range(0, 100, whole=True),
 }
 
 
@@ -65,13 +65,13 @@ def decode_tfjs(
     heads: heatmap logits float32[H, W, 17], offsets float32[H, W, 34]
         (y in [:17], x in [17:]), displacements_fwd / displacements_bwd
         float32[H, W, 32] (y in [:16], x in [16:]), output stride, input size.
-    max_detections: most poses to return, an integer >= 0.
-    score_threshold: lowest score of a root candidate, in [0, 1].
+    max_detections: most poses to return.
+    score_threshold: lowest score of a root candidate.
     nms_radius: radius in input pixels within which the same keypoint of two
-        poses counts as one, a finite number >= 0.
-    local_maximum_radius: half-width of the window a candidate must top, >= 0
-        (TF.js fixes it at 1).
-    refine_steps: short-offset refinement steps per hop, >= 0 (TF.js: 2).
+        poses counts as one.
+    local_maximum_radius: half-width in cells of the window a candidate must
+        top (TF.js fixes it at 1).
+    refine_steps: short-offset refinement steps per hop (TF.js: 2).
 
     Returns at most `max_detections` poses, highest score first, keypoints
     (x, y) in model-input pixels. Raises PosenetError for an option outside
@@ -115,51 +115,36 @@ def _kernel_arguments(
     local_maximum_radius: int,
     refine_steps: int,
 ) -> tuple:
-    """Check the options and the heads; the arguments of `_decode`, in order.
-
-    Integers past what can matter are capped (more detections than cells,
-    a window wider than the grid), so that any accepted value fits in int64.
-    """
-    for name, value in (
-        ("max_detections", max_detections),
-        ("score_threshold", score_threshold),
-        ("nms_radius", nms_radius),
-        ("local_maximum_radius", local_maximum_radius),
-        ("refine_steps", refine_steps),
-    ):
-        _check_option(name, value)
+    """Check the options and the heads; the arguments of `_decode`, in order."""
+    check_ranges(
+        "tfjs",
+        OPTION_RANGES,
+        {
+            "max_detections": max_detections,
+            "score_threshold": score_threshold,
+            "nms_radius": nms_radius,
+            "local_maximum_radius": local_maximum_radius,
+            "refine_steps": refine_steps,
+        },
+    )
     heads.validate()
-    height, width, parts = heads.heatmap.shape
     return (
         heads.heatmap,
         heads.offsets,
         heads.displacements_fwd,
         heads.displacements_bwd,
         int(heads.output_stride),
-        int(min(max_detections, height * width * parts)),
+        int(max_detections),
         float(score_threshold),
         float(nms_radius),
-        int(min(local_maximum_radius, max(height, width))),
-        int(min(refine_steps, 2**62)),
+        int(local_maximum_radius),
+        int(refine_steps),
         EDGE_PARENTS,
         EDGE_CHILDREN,
     )
 
 
-def _check_option(name: str, value: object) -> None:
-    whole, lowest, highest = OPTION_RANGES[name]
-    if whole:
-        fits = isinstance(value, int | np.integer)
-    else:
-        fits = isinstance(value, int | float | np.integer | np.floating) and math.isfinite(value)
-    fits = fits and not isinstance(value, bool | np.bool_)
-    if fits and lowest <= value and (highest is None or value <= highest):
-        return
-    kind = "an integer" if whole else "a finite number"
-    span = f">= {lowest}" if highest is None else f"in [{lowest}, {highest}]"
-    raise PosenetError(f"decode_tfjs: {name} must be {kind} {span}, got {value!r}")
-
-
+# single.py holds copies of _score and _logit_floor (see there why): change both.
 @kernel
 def _score(logit):
     """Sigmoid of one logit as TF.js's CPU backend computes it: in double, stored as float32.
