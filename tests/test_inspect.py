@@ -10,6 +10,7 @@ without console errors and a screenshot must show the graph and the tables.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -86,6 +87,7 @@ def assert_self_contained(page: str) -> None:
 @pytest.mark.parametrize("path", ASSETS, ids=lambda p: str(p.relative_to(MODELS)))
 def test_json_is_strict_and_complete(path: Path) -> None:
     data = json.loads(json.dumps(inspect_model(path).to_dict(), allow_nan=False))
+    assert data["problems"] == []  # every published file is sound
     for graph in data["graphs"]:
         for tensor in graph["tensors"]:
             assert {"name", "dtype", "shape", "shape_signature", "nbytes", "quantization"} <= set(
@@ -570,6 +572,62 @@ def test_truncated_and_inconsistent_tflite(tmp_path: Path, capsys) -> None:
     (tmp_path / "index.tflite").write_bytes(bytes(builder.Output()))
     code, _, err = run_cli(capsys, str(tmp_path / "index.tflite"))
     assert code == 2 and "damaged TFLite model" in err
+
+
+def _damage(how: str) -> bytes:
+    """tiny_tflite with one kind of damage LiteRT refuses but a description can read around."""
+    model = schema.ModelT.InitFromPackedBuf(tiny_tflite(), 0)
+    tensors = model.subgraphs[0].tensors
+    if how == "buffer past the list":
+        tensors[1].buffer = 89  # of 7
+    elif how == "empty weight":
+        model.buffers[tensors[5].buffer].data = None  # dw/w
+    else:  # data past the end of the file
+        buf = model.buffers[tensors[5].buffer]
+        buf.data, buf.offset, buf.size = None, 1 << 20, 32
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+@pytest.mark.parametrize(
+    ("how", "problem", "litert"),
+    [
+        ("buffer past the list", "tensor 1 (conv) -> buffer 89 points past the file's 7", "89"),
+        ("empty weight", "weight tensor 5 (dw/w), input of op 1 DEPTHWISE_CONV_2D has an", "5"),
+        ("data past the end", "buffer 3 (offset 1048576, 32 bytes) lies past the end", "3"),
+    ],
+)
+def test_damaged_tflite_is_described_with_its_problems(
+    how: str, problem: str, litert: str, tmp_path: Path, capsys
+) -> None:
+    """Exit 0 with the file described and the damage shown in every form; LiteRT agrees."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = tmp_path / "damaged.tflite"
+    path.write_bytes(_damage(how))
+    with pytest.raises((RuntimeError, ValueError), match=rf"\b{litert}\b"):
+        interpreter = Interpreter(model_path=str(path))
+        interpreter.allocate_tensors()
+        interpreter.invoke()
+    code, out, err = run_cli(capsys, str(path), "--html", str(tmp_path / "r.html"))
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    assert 'class="note problem">problem: ' + problem in html.unescape(page)
+    code, out, err = run_cli(capsys, str(path))
+    assert code == 0 and f"  ! problem: {problem}" in out
+    assert "runs on the CPU (LiteRT)  no: the file is damaged" in out
+    assert "Operators (3)" in out  # still described
+    code, out, err = run_cli(capsys, str(path), "--json")
+    (shown,) = json.loads(out)["problems"]
+    assert code == 0 and problem in shown
+    assert inspect_model(_sound_copy(tmp_path)).problems == ()
+
+
+def _sound_copy(folder: Path) -> Path:
+    path = folder / "sound.tflite"
+    path.write_bytes(tiny_tflite())
+    return path
 
 
 def test_missing_and_unknown(tmp_path: Path, capsys) -> None:

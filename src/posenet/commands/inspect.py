@@ -18,7 +18,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="describe a model: tensors, operators, the PoseNet network, parameters and MACs",
         description=(
             "Describe a model file (TFLite incl. Coral and Edge TPU, TF.js graph model, "
-            "TF.js 1.x checkpoint folder, frozen .pb) or a registry model name."
+            "TF.js 1.x checkpoint folder, frozen .pb) or a registry model name. A damaged "
+            "file is described as far as it can be, with its problems shown (the 'problems' "
+            "field in JSON) and exit status 0; one that cannot be described at all exits 2."
         ),
     )
     inspect.add_argument("model", metavar="MODEL", help="model file or folder, or registry name")

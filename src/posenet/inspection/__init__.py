@@ -6,6 +6,12 @@ graph model, a TF.js 1.x checkpoint folder or a frozen GraphDef; `render_text`,
 `Report.to_dict` and `render_html` turn it into a terminal table, JSON and a
 self-contained web page. Each format has its own describer module; all of
 them fill the same report, so the renderers never see a file format.
+
+Damage is reported, not hidden: a file that can be described despite it (a
+TFLite tensor pointing at a missing buffer, a weight without data) gets a
+Report with `problems` (shown as "! problem:" lines, a JSON field, a red note
+in HTML), and `posenet inspect` exits 0; a file that cannot be described at
+all raises PosenetError (exit 2).
 """
 
 from __future__ import annotations

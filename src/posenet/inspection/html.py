@@ -133,6 +133,10 @@ def _notes(notes) -> str:
     return "".join(f'<div class="note">{escape(n)}</div>' for n in notes)
 
 
+def _problems(problems) -> str:
+    return "".join(f'<div class="note problem">problem: {escape(p)}</div>' for p in problems)
+
+
 def _summary(report: Report) -> str:
     body = _pairs(
         [
@@ -142,7 +146,7 @@ def _summary(report: Report) -> str:
             *report.facts,
         ]
     )
-    return _section("summary", "Summary", body + _notes(report.notes))
+    return _section("summary", "Summary", body + _problems(report.problems) + _notes(report.notes))
 
 
 def _io(report: Report) -> str:
@@ -676,6 +680,7 @@ b.custom{color:#c2410c}
 .card .d{color:var(--muted);font-size:12px}
 .note{border-left:3px solid #f59e0b;background:#fffbeb;padding:6px 10px;margin:6px 0;
 border-radius:0 6px 6px 0}
+.note.problem{border-left-color:#dc2626;background:#fef2f2}
 .muted{color:var(--muted)}
 details>summary{cursor:pointer;color:var(--accent);font-size:12px}
 ol.channels{columns:3;font-size:12px;margin:4px 0;padding-left:0;list-style:none}

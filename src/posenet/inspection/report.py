@@ -268,6 +268,9 @@ class Report:
     format: "tflite", "tfjs-graph", "tfjs-checkpoint" or "graphdef".
     facts: ordered (label, value) pairs about the file as a whole.
     posenet_problem: why there is no PoseNet view, when there is none.
+    problems: damage the file was described around, each in one line (a tensor
+        pointing at a buffer that is not there, a weight without data): the
+        runtime would refuse or fail on such a file. Empty for a sound file.
     """
 
     path: str
@@ -284,6 +287,7 @@ class Report:
     metadata: tuple[dict[str, Any], ...] = ()
     signatures: tuple[dict[str, Any], ...] = ()
     notes: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict of the whole report (tuples become lists)."""

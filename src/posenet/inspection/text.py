@@ -25,6 +25,8 @@ def render_text(report: Report) -> str:
     out.append(report.path)
     out.append(f"{report.format_name}, {w.nbytes(report.file_bytes)}")
     out += _pairs(report.facts)
+    for problem in report.problems:
+        out.append(f"  ! problem: {problem}")
     for note in report.notes:
         out.append(f"  ! {note}")
     main = report.graphs[0] if report.graphs else None

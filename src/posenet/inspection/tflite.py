@@ -131,8 +131,11 @@ _EDGETPU_KEYS = {
 def describe_tflite(path: Path, size: tuple[int, int] | None = None) -> Report:
     """Describe a .tflite file; size (height, width) overrides its input size for MACs.
 
-    A file that parses but points outside itself (a tensor index past the end,
-    a buffer that is not there) is reported as damaged, not as a crash.
+    A file whose damage the description can be read around (a tensor pointing
+    at a buffer that is not there, a weight whose buffer is empty, buffer data
+    past the end of the file) is described with Report.problems saying what
+    LiteRT would refuse. One whose structure cannot be followed (an operator
+    naming a tensor past the end) raises PosenetError "damaged", not a crash.
     """
     data = path.read_bytes()
     model = read_model(data, source=str(path))
@@ -164,6 +167,7 @@ def _describe(path: Path, data: bytes, model, size: tuple[int, int] | None) -> R
     view, problem = _view(
         main, subgraph_convs[0], subgraph_acts[0], input_size, size_from, decoder, edgetpu
     )
+    problems = _problems(model, data)
     notes = []
     if edgetpu:
         notes.append(
@@ -180,7 +184,7 @@ def _describe(path: Path, data: bytes, model, size: tuple[int, int] | None) -> R
         format="tflite",
         format_name="TFLite flatbuffer" + (" (Edge TPU)" if edgetpu else ""),
         file_bytes=len(data),
-        facts=tuple(_facts(model, graphs, data, edgetpu)),
+        facts=tuple(_facts(model, graphs, data, edgetpu, damaged=bool(problems))),
         graphs=tuple(graphs),
         totals=_totals(model, graphs, input_size, edgetpu, custom),
         posenet=view,
@@ -190,7 +194,70 @@ def _describe(path: Path, data: bytes, model, size: tuple[int, int] | None) -> R
         metadata=tuple(_metadata(model, data)),
         signatures=tuple(_signatures(model)),
         notes=tuple(notes),
+        problems=tuple(problems),
     )
+
+
+def _problems(model: schema.ModelT, data: bytes) -> list[str]:
+    """What LiteRT would refuse in a file that could still be described, one line per kind."""
+    count = len(model.buffers or [])
+    outside = [
+        index
+        for index, buf in enumerate(model.buffers or [])
+        if buf.offset and buf.offset > 1 and buf.offset + buf.size > len(data)
+    ]
+    past_file = [
+        f"buffer {i} (offset {model.buffers[i].offset}, {model.buffers[i].size} bytes)"
+        for i in outside
+    ]
+    past, empty, empty_ids = [], [], []
+    for g, sub in enumerate(model.subgraphs or []):
+        where = "" if g == 0 else f" of subgraph {g}"
+        tensors = sub.tensors or []
+        for i, t in enumerate(tensors):
+            if t.buffer >= max(count, 1):
+                past.append(f"tensor {i}{where} ({_text(t.name)}) -> buffer {t.buffer}")
+        fed = {int(i) for i in (sub.inputs if sub.inputs is not None else ())}
+        for op in sub.operators or []:
+            fed.update(int(i) for i in (op.outputs if op.outputs is not None else ()))
+        for k, op in enumerate(sub.operators or []):
+            for i in (int(i) for i in (op.inputs if op.inputs is not None else ())):
+                if i < 0 or i in fed or i >= len(tensors):
+                    continue
+                t = tensors[i]
+                elements = math.prod(int(d) for d in (t.shape if t.shape is not None else ()))
+                if t.isVariable or t.buffer >= count or t.buffer in outside or elements <= 0:
+                    continue
+                if not _buffer_bytes(model, t.buffer, data):
+                    fed.add(i)  # once per tensor
+                    empty_ids.append(i)
+                    empty.append(
+                        f"tensor {i}{where} ({_text(t.name)}), input of op {k} "
+                        f"{op_name(model, op.opcodeIndex)}"
+                    )
+    problems = []
+    if past:
+        problems.append(
+            f"{_listed(past)} {'points' if len(past) == 1 else 'point'} past the file's "
+            f"{count} buffers (LiteRT refuses the file)"
+        )
+    if empty:
+        problems.append(
+            f"weight {_listed(empty)} {'has' if len(empty) == 1 else 'have'} an empty buffer "
+            f'(LiteRT stops with "Input tensor {empty_ids[0]} lacks data")'
+        )
+    if past_file:
+        problems.append(
+            f"{_listed(past_file)} {'lies' if len(past_file) == 1 else 'lie'} past the end "
+            f"of the file ({len(data):,} bytes; LiteRT refuses the file)"
+        )
+    return problems
+
+
+def _listed(items: list[str], shown: int = 3) -> str:
+    """'a, b, c and 4 more'."""
+    text = ", ".join(items[:shown])
+    return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
 # -- tensors ---------------------------------------------------------------------------
@@ -795,7 +862,9 @@ def _decoder_inputs(graph: Graph, decoder: Op | None) -> list[Channels]:
 # -- file level ---------------------------------------------------------------------------
 
 
-def _facts(model, graphs: list[Graph], data: bytes, edgetpu: bool) -> list[tuple[str, str]]:
+def _facts(
+    model, graphs: list[Graph], data: bytes, edgetpu: bool, damaged: bool
+) -> list[tuple[str, str]]:
     main = graphs[0]
     facts = [
         ("schema version", str(model.version)),
@@ -824,6 +893,8 @@ def _facts(model, graphs: list[Graph], data: bytes, edgetpu: bool) -> list[tuple
     )
     if not edgetpu and any(c not in (POSENET_DECODER_OP,) for c in custom):
         runs = "no: unknown custom ops"
+    if damaged:
+        runs = "no: the file is damaged (see its problems)"
     facts.append(("runs on the CPU (LiteRT)", runs))
     return facts
 
