@@ -8,6 +8,8 @@ Distances are in model-input pixels, both decoders.
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from functools import cache
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from posenet.runtime import Runtime
 from posenet.tflite.build import build_tflite
 from posenet.tflite.flatbuffer import op_name, read_model
 
-from .conftest import IMAGES, coral_model
+from .conftest import IMAGES, MODELS, coral_model
 from .tiny_network import tiny_network
 
 SIZE = (353, 481)
@@ -57,6 +59,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as patch:  # the autouse store fixture is per test
         patch.setenv("POSENET_HOME", str(base / "posenet-home"))
         patch.setenv("POSENET_MIRROR", str(IMAGES.parent / "models"))
+        (base / "export").mkdir(exist_ok=True)
         for key, source in SOURCES.items():
             for quantize in ("float16", "int8", "uint8"):
                 out = base / "export" / f"{key}-{quantize}.tflite"
@@ -202,6 +205,77 @@ def test_cli_export_errors(tmp_path, capsys, monkeypatch, args, message):
     assert err.startswith("posenet: error:") and message in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out.tflite").exists()
+
+
+@pytest.fixture
+def inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Copies of a model of each kind, a check image and a calibration folder in tmp_path
+    (never the shared assets), with $POSENET_CALIBRATION unset."""
+    monkeypatch.delenv("POSENET_CALIBRATION", raising=False)
+    shutil.copy(coral_model("353_481"), tmp_path / "self.tflite")
+    (tmp_path / "link.tflite").symlink_to(tmp_path / "self.tflite")
+    shutil.copytree(MODELS / "tfjs" / "posenet-mobilenet-float-075", tmp_path / "tfjs")
+    shutil.copy(COUPLE, tmp_path / "chk.jpg")
+    (tmp_path / "cal").mkdir()
+    shutil.copy(COUPLE, tmp_path / "cal" / "a.jpg")
+    return tmp_path
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["self.tflite", "-o", "self.tflite"], "self.tflite: -o is the model file"),
+        (["self.tflite", "-o", "./link.tflite"], "link.tflite: -o is the model file"),
+        (["tfjs", "-o", "tfjs/posenet.bin"], "posenet.bin: -o is a file of the model"),
+        (["tfjs/posenet.json", "-o", "cal/../tfjs/posenet.bin"], "is a file of the model"),
+        (["tfjs", "-o", "tfjs/posenet.json"], "tfjs/posenet.json: -o is the model file"),
+        (["tfjs", "-o", "chk.jpg", "--check-image", "chk.jpg"], "chk.jpg: -o is the check image"),
+        (["tfjs", "-o", "cal/a.jpg", "--calibration", "cal"], "-o is a calibration image"),
+        (["tfjs", "-o", "cal/a.jpg", "--quantize", "int8", "--calibration", "cal"], "a calib"),
+    ],
+)
+def test_export_never_writes_over_its_inputs(inputs, monkeypatch, capsys, args, message):
+    """Even with --force: the model's files (by any path), the check image, calibration images."""
+    monkeypatch.chdir(inputs)
+    before = _digests(inputs)
+    assert main(["export", *args, "--force"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "not even with --force" in err and err.count("\n") == 1
+    assert _digests(inputs) == before
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("./", "./: is a folder"),
+        ("cal", "cal: is a folder"),
+        ("nodir/m.tflite", "nodir/m.tflite: folder nodir does not exist"),
+        ("/sys/m.tflite", "/sys/m.tflite: cannot be written"),
+        ("/dev/null", "/dev/null: is not a regular file"),
+    ],
+)
+def test_export_refuses_bad_outputs_before_any_work(inputs, monkeypatch, capsys, output, message):
+    import posenet.export
+
+    def no_work(*_args, **_kwargs):
+        raise AssertionError("the model was read before the output was checked")
+
+    monkeypatch.chdir(inputs)
+    monkeypatch.setattr(posenet.export, "read_network", no_work)
+    before = sorted(p.name for p in inputs.iterdir())
+    assert main(["export", "tfjs-075", "-o", output, "--force"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"posenet: error: {message}") and err.count("\n") == 1
+    assert sorted(p.name for p in inputs.iterdir()) == before
+    assert not (inputs / "nodir").exists()
 
 
 def test_tables_name_every_choice():

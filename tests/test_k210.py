@@ -179,6 +179,21 @@ def test_missing_python_for_nncase_is_explained_and_the_tflite_written(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("output", ["self.kmodel", "self", "self.tflite"])
+def test_the_companion_tflite_never_overwrites_the_model(tmp_path, capsys, monkeypatch, output):
+    """-o m.kmodel also writes m.tflite: when that is the source model, refuse, even --force."""
+    source = tmp_path / "self.tflite"
+    source.write_bytes(build_tflite(network(), (257, 257), 16))
+    before = source.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    argv = ["export", "self.tflite", "--format", "k210", "-o", output, "--force"]
+    assert main([*argv, "--calibration", str(IMAGES)]) == 2
+    err = capsys.readouterr().err
+    assert "self.tflite: the float TFLite a k210 export writes beside it is the model file" in err
+    assert err.count("\n") == 1 and source.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["self.tflite"]
+
+
 def test_no_python_found_names_the_fix(monkeypatch):
     monkeypatch.delenv("POSENET_NNCASE_PYTHON", raising=False)
     monkeypatch.setattr(k210_module, "_python_candidates", lambda: iter(["/nonexistent/python"]))
@@ -197,6 +212,7 @@ def k210_export(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as patch:  # the autouse store fixture is per test
         patch.setenv("POSENET_HOME", str(base / "posenet-home"))
         patch.setenv("POSENET_MIRROR", str(MODELS))
+        folder.mkdir()
         result = export(
             "tfjs-075",
             folder / "posenet.kmodel",

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..errors import PosenetError
 from ..sizes import SIZE_FORMS
 
 
@@ -42,16 +40,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--check-image", metavar="IMAGE", help="image for the checks (default: first calibration)"
     )
-    export.add_argument("--force", action="store_true", help="overwrite existing output files")
+    export.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite existing output files (never an input: the model's files, the check "
+        "image or a calibration image)",
+    )
     export.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..export import export, output_files
+    from ..export import export
 
-    existing = [str(p) for p in output_files(args.output, args.format) if Path(p).exists()]
-    if existing and not args.force:
-        raise PosenetError(f"{existing[0]}: exists; use --force to overwrite")
     result = export(
         args.model,
         args.output,
@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         quantize=args.quantize,
         calibration=args.calibration,
         check_image=args.check_image,
+        overwrite=args.force,
     )
     height, width = result.input_size
     for note in result.notes:

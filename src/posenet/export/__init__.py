@@ -16,10 +16,17 @@ the people is visible at once, not on the device.
 Calibration images (int8, uint8, k210) come from `calibration` or the
 POSENET_CALIBRATION folder; there is no built-in set, because ranges measured
 on images unlike the deployment's make a quietly worse model.
+
+Outputs are checked before any work: a folder, a missing or unwritable folder,
+an existing file without `overwrite`, and above all any input - the model's
+files (a TF.js model's JSON and shards, through symlinks too), the check image,
+a calibration image - are refused with one PosenetError. An input is never
+written over, whatever `overwrite` says.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -118,6 +125,7 @@ def export(
     calibration: str | Path | None = None,
     check_image: str | Path | None = None,
     decoder: str = DEFAULT_DECODER,
+    overwrite: bool = False,
 ) -> ExportResult:
     """Export model (registry name or file) to output in format, then check it.
 
@@ -131,10 +139,13 @@ def export(
     check_image: image for the checks; default the first calibration image,
         else a synthetic one (heads only: it holds no people).
     decoder: decoder used to compare poses.
-    Raises PosenetError for anything the user can fix: an unknown format or
-    quantization, an Edge TPU file, a size the target cannot take, missing
-    calibration images, a missing Python 3.10 or nncase (the K210 float
-    TFLite is written before nncase runs, and the message says where).
+    overwrite: replace existing output files (never an input: see above).
+    Raises PosenetError for anything the user can fix: an output that is a
+    folder, in a missing or unwritable folder, that exists (without overwrite)
+    or is one of the inputs; an unknown format or quantization, an Edge TPU
+    file, a size the target cannot take, missing calibration images, a missing
+    Python 3.10 or nncase (the K210 float TFLite is written before nncase
+    runs, and the message says where).
     """
     if format not in FORMATS:
         raise PosenetError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
@@ -144,7 +155,15 @@ def export(
         )
     if format == "k210" and quantize != "none":
         raise PosenetError("k210: nncase quantizes the kmodel to uint8 itself; drop --quantize")
+    files = output_files(output, format)
+    _check_folders(output, files)
     name, path = resolve(model)
+    _refuse_inputs(files, _inputs(path, check_image, calibration))
+    existing = [file for file in files if file.exists()]
+    if existing and not overwrite:
+        raise PosenetError(f"{existing[0]}: exists; use --force to overwrite")
+    for file in files:
+        _probe_writable(file)
     network = read_network(path)
     stride = output_stride or network.native_output_stride
     notes: list[str] = []
@@ -169,9 +188,6 @@ def export(
     if image is None:
         notes.append("no check image given: checked on a synthetic image (heads only)")
         image = _synthetic_image()
-    files = output_files(output, format)
-    for file in files:
-        file.parent.mkdir(parents=True, exist_ok=True)
     context = _Context(image, image_name, decoder, stride)
     if format == "tflite":
         data = export_tflite(network, input_size, stride, quantize, calibration_images)
@@ -264,6 +280,94 @@ class _Context:
             log.info("source model not checked: %s", exc)
             return []
         return [self.compare(source, exported, label, f"source {path.name}")]
+
+
+def _check_folders(output: str | Path, files: Sequence[Path]) -> None:
+    """Refuse an output that is a folder, or whose folder is missing (nothing is created)."""
+    if Path(output).is_dir() or str(output).endswith(("/", os.sep)):
+        raise PosenetError(f"{output}: is a folder; -o names the file to write")
+    for file in files:
+        if file.is_dir():
+            raise PosenetError(f"{file}: is a folder; -o names the file to write")
+        if file.exists() and not file.is_file():
+            raise PosenetError(f"{file}: is not a regular file; -o names the file to write")
+        if not file.parent.is_dir():
+            raise PosenetError(f"{file}: folder {file.parent} does not exist")
+
+
+def _probe_writable(file: Path) -> None:
+    """Refuse a file that cannot be written, by trying: open an existing file for writing
+    (without truncating it), create and remove a new one. Permission bits alone would
+    pass root on a read-only or pseudo file system."""
+    try:
+        if file.exists():
+            os.close(os.open(file, os.O_WRONLY))
+        else:
+            os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            file.unlink()
+    except OSError as exc:
+        raise PosenetError(f"{file}: cannot be written ({exc.strerror})") from None
+
+
+def _inputs(
+    model: Path, check_image: str | Path | None, calibration: str | Path | None
+) -> list[tuple[str, Path]]:
+    """(what, path) of every file export may read: the model's, the check image, and the
+    images of the calibration source (given or $POSENET_CALIBRATION) even when unused."""
+    files = _model_files(model)
+    found = [("the model file", files[0])] if files else []
+    found += [("a file of the model", f) for f in files[1:]]
+    if check_image is not None:
+        found.append(("the check image", Path(check_image)))
+    source = calibration or os.environ.get("POSENET_CALIBRATION")
+    if source and Path(source).exists():
+        found += [("a calibration image", p) for p in find_images([source])]
+    return found
+
+
+def _model_files(path: Path) -> list[Path]:
+    """The files a model is read from: the file itself, or a TF.js model's JSON and the
+    weight files its manifest names. A manifest that cannot be read adds nothing (reading
+    the model fails later, before anything is written)."""
+    from ..formats.tfjs_checkpoint import read_manifest
+    from ..formats.tfjs_graph import find_model_json
+
+    files = [path] if path.is_file() else []
+    try:
+        kind = detect_format(path)
+        if kind == "tfjs-graph":
+            model_json = find_model_json(path)
+            manifest = json.loads(model_json.read_text(encoding="utf-8"))["weightsManifest"]
+            shards = [p for group in manifest for p in group["paths"]]
+            files = [model_json, *(model_json.parent / p for p in shards)]
+        elif kind == "tfjs-checkpoint":
+            manifest_path, manifest = read_manifest(path)
+            names = [e["filename"] for e in manifest.values() if isinstance(e, dict)]
+            files = [manifest_path, *(manifest_path.parent / n for n in names)]
+    except (PosenetError, OSError, ValueError, TypeError, KeyError):
+        pass
+    return files
+
+
+def _refuse_inputs(files: Sequence[Path], inputs: Sequence[tuple[str, Path]]) -> None:
+    """An output that is an input (the same file by any path) is refused, even to --force."""
+    for n, file in enumerate(files):
+        for what, source in inputs:
+            if _same_file(file, source):
+                role = "-o" if n == 0 else "the float TFLite a k210 export writes beside it"
+                raise PosenetError(
+                    f"{file}: {role} is {what}; export never writes over its inputs, "
+                    "not even with --force"
+                )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _source_size(path: Path) -> tuple[int, int]:
