@@ -11,12 +11,14 @@ import copy
 import io
 import json
 import math
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from posenet import evaluate
 from posenet.cli import main
@@ -125,6 +127,8 @@ def test_load_rejects_broken_files(coco_data: dict, change, message: str) -> Non
 def test_load_rejects_missing_and_non_json_files(tmp_path: Path) -> None:
     with pytest.raises(PosenetError, match="no such annotation file"):
         evaluate.load_annotations(tmp_path / "nope.json")
+    with pytest.raises(PosenetError, match=r"is a folder, expected a COCO annotation \.json file"):
+        evaluate.load_annotations(tmp_path)
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(PosenetError, match="not a JSON file"):
@@ -135,8 +139,10 @@ def test_image_paths_reports_missing_images(dataset: evaluate.KeypointSet, tmp_p
     assert [p.name for p in evaluate.image_paths(dataset, COCO_DIR)] == [
         i.file_name for i in dataset.images
     ]
-    with pytest.raises(PosenetError, match=r"not found and 3 more \(0 of 4 present"):
+    with pytest.raises(PosenetError, match=r"4 of 4 annotated images .* cannot be used") as error:
         evaluate.image_paths(dataset, tmp_path)
+    assert f"{dataset.images[0].file_name}: not found;" in str(error.value)
+    assert str(error.value).endswith("; and 1 more")
     with pytest.raises(PosenetError, match="no such images folder"):
         evaluate.image_paths(dataset, tmp_path / "missing")
 
@@ -341,8 +347,53 @@ def test_predict_refuses_images_of_the_wrong_size(
 ) -> None:
     data = copy.deepcopy(coco_data)
     data["images"][0]["width"] = 641
-    with pytest.raises(PosenetError, match="annotations say 641x425"):
-        evaluate.predict(GroundTruthEstimator(coco_data), evaluate.load_annotations(data), COCO_DIR)
+    estimator = GroundTruthEstimator(coco_data)
+    with pytest.raises(PosenetError, match="is 640x425, the annotations say 641x425"):
+        evaluate.predict(estimator, evaluate.load_annotations(data), COCO_DIR)
+    assert estimator.calls == 0
+
+
+def _copy_images(coco_data: dict, folder: Path) -> Path:
+    folder.mkdir()
+    for image in coco_data["images"]:
+        shutil.copy(COCO_DIR / image["file_name"], folder / image["file_name"])
+    return folder
+
+
+def test_every_bad_image_is_reported_at_once_before_any_estimate(
+    dataset: evaluate.KeypointSet, coco_data: dict, tmp_path: Path
+) -> None:
+    """COCO figures over part of a set are not comparable: nothing is skipped, and every
+    problem is named in one error before the first image is estimated."""
+    folder = _copy_images(coco_data, tmp_path / "images")
+    names = [image["file_name"] for image in coco_data["images"]]
+    (folder / names[1]).unlink()
+    (folder / names[2]).write_bytes(b"not a jpeg at all")
+    with Image.open(COCO_DIR / names[3]) as image:
+        image.crop((0, 0, 100, 80)).save(folder / names[3])
+    estimator = GroundTruthEstimator(coco_data)
+    with pytest.raises(PosenetError) as error:
+        evaluate.predict(estimator, dataset, folder)
+    message = str(error.value)
+    assert estimator.calls == 0 and "\n" not in message
+    assert message.startswith(f"3 of 4 annotated images in {folder} cannot be used")
+    assert f"{names[1]}: not found" in message
+    assert f"{names[2]}: not an image file Pillow can read" in message
+    assert f"{names[3]}: is 100x80, the annotations say" in message
+
+
+def test_exif_orientation_is_not_applied(coco_data: dict, tmp_path: Path) -> None:
+    """COCO keypoints refer to the stored pixels: an EXIF rotation tag must not turn the image
+    (posenet.image.load_image would, for detect), or sizes and keypoints stop lining up."""
+    folder = _copy_images(coco_data, tmp_path / "images")
+    name = coco_data["images"][0]["file_name"]
+    with Image.open(COCO_DIR / name) as image:
+        exif = image.getexif()
+        exif[0x0112] = 6  # "rotate 90 degrees to display"
+        image.save(folder / name, exif=exif, quality=95)
+    estimator = GroundTruthEstimator(coco_data)
+    metrics, _ = evaluate.evaluate(estimator, evaluate.load_annotations(coco_data), folder)
+    assert estimator.calls == 4 and metrics.values == (1.0,) * 10
 
 
 def test_oks_formula_sanity() -> None:
@@ -409,6 +460,7 @@ def test_cli_eval_never_overwrites_results_without_force(
     ("argv", "message"),
     [
         (["eval", "--annotations", "/nonexistent.json", "--images", str(COCO_DIR)], "no such"),
+        (["eval", "--annotations", str(COCO_DIR), "--images", str(COCO_DIR)], "is a folder"),
         (["eval", "--annotations", str(COCO_JSON), "--images", "/nonexistent"], "no such images"),
         (["eval", "--images", str(COCO_DIR)], "--annotations"),
     ],
@@ -443,6 +495,26 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "1/4 images" in terminal.getvalue()
     show(4, 4)
     assert terminal.getvalue().endswith("\r")  # the bar is wiped before the table prints
+
+
+def test_cli_eval_checks_the_results_file_can_be_written_before_running(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    def no_run(*_args, **_kwargs):
+        raise AssertionError("the evaluation ran before the results path was checked")
+
+    monkeypatch.setattr(evaluate, "predict", no_run)
+    assert main(eval_argv("--results", "/sys/r.json")) == 2
+    err = capsys.readouterr().err
+    assert err == "posenet: error: /sys/r.json: cannot be written (Permission denied)\n"
+    assert main(eval_argv("--results", "/dev/null", "--force")) == 2
+    assert "is not a regular file" in capsys.readouterr().err
+
+
+def test_cli_eval_auto_size_is_not_one_image_size(capsys: pytest.CaptureFixture) -> None:
+    assert main(eval_argv("--size", "auto")) == 0
+    out = capsys.readouterr().out
+    assert "(input auto (long side 481))" in out
 
 
 def test_cli_eval_reports_a_rounded_size(capsys: pytest.CaptureFixture) -> None:

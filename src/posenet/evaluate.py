@@ -11,7 +11,16 @@ summary pycocotools prints so that callers can present the figures themselves.
 
 Every image the annotation file lists is estimated, including images without
 people: COCO counts any pose found there as a false positive, and leaving such
-images out would flatter the model.
+images out would flatter the model. For the same reason an image that cannot
+be used is not skipped: figures over part of a set are not comparable with
+anyone else's. Before the first estimate every image is checked (present,
+a header Pillow can read, the size the annotations give) and all problems are
+reported in one error, so that a broken set fails in seconds, not hours in.
+(A file damaged past its header still stops the run when it is decoded.)
+
+Images are read as stored, without applying an EXIF orientation: COCO's
+keypoints refer to the stored pixels (`posenet detect` does turn phone photos
+upright; COCO's own images carry no orientation, so results there agree).
 """
 
 from __future__ import annotations
@@ -25,8 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
 from .errors import PosenetError
-from .image import load_image
+from .image import as_rgb, check_size
 from .keypoints import COCO_NAMES, NUM_KEYPOINTS
 from .poses import Pose
 
@@ -133,12 +145,16 @@ def load_annotations(source: str | Path | dict[str, Any]) -> KeypointSet:
         data = source
     else:
         path = Path(source)
+        if path.is_dir():
+            raise PosenetError(f"{path}: is a folder, expected a COCO annotation .json file")
         if not path.is_file():
             raise PosenetError(f"{path}: no such annotation file")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise PosenetError(f"{path}: not a JSON file ({exc})") from None
+        except OSError as exc:
+            raise PosenetError(f"{path}: cannot read it ({exc.strerror})") from None
     if not isinstance(data, dict) or not all(
         isinstance(data.get(k), list) for k in ("images", "annotations", "categories")
     ):
@@ -221,19 +237,62 @@ def coco_results(
 
 
 def image_paths(dataset: KeypointSet, images_dir: str | Path) -> list[Path]:
-    """The file of every image of the set under `images_dir`; PosenetError if any is missing."""
+    """The file of every image of the set under `images_dir`, each checked.
+
+    Every image must be present, have a header Pillow can read and be the size
+    the annotations give (read from the header: cheap). All problems are
+    collected and raised as one PosenetError (how many, the first few).
+    """
     folder = Path(images_dir)
     if not folder.is_dir():
         raise PosenetError(f"{folder}: no such images folder")
     paths = [folder / image.file_name for image in dataset.images]
-    missing = [p for p in paths if not p.is_file()]
-    if missing:
-        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+    problems = [
+        problem
+        for image, path in zip(dataset.images, paths, strict=True)
+        if (problem := _image_problem(image, path))
+    ]
+    if problems:
+        shown = "; ".join(problems[:3])
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
         raise PosenetError(
-            f"{missing[0]}: annotated image not found{more} "
-            f"({len(paths) - len(missing)} of {len(paths)} present in {folder})"
+            f"{len(problems)} of {len(paths)} annotated images in {folder} cannot be used "
+            f"(COCO figures need the whole set): {shown}{more}"
         )
     return paths
+
+
+def _image_problem(image: CocoImage, path: Path) -> str | None:
+    """Why an annotated image cannot be used, from its header alone; None if it can."""
+    if not path.is_file():
+        return f"{path.name}: not found"
+    try:
+        with Image.open(path) as opened:
+            width, height = opened.size
+            check_size((width, height), path.name)
+    except PosenetError as exc:
+        return str(exc)
+    except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError, ValueError):
+        return f"{path.name}: not an image file Pillow can read"
+    except OSError as exc:
+        return f"{path.name}: cannot read it ({exc.strerror or exc})"
+    if (width, height) != (image.width, image.height):
+        return f"{path.name}: is {width}x{height}, the annotations say {image.width}x{image.height}"
+    return None
+
+
+def _stored_pixels(path: Path) -> np.ndarray:
+    """uint8[H, W, 3] of an image as stored: no EXIF orientation applied, since COCO's
+    keypoints refer to the stored pixels."""
+    try:
+        with Image.open(path) as image:
+            return as_rgb(image)
+    except PosenetError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise PosenetError(f"{path}: not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise PosenetError(f"{path}: damaged image ({exc})") from None
 
 
 def predict(
@@ -242,21 +301,17 @@ def predict(
     images_dir: str | Path,
     progress: Progress | None = None,
 ) -> Predictions:
-    """Run `estimator` on every image of the set; COCO results in original-image pixels.
+    """Run `estimator` on every image of the set; COCO results in stored-image pixels.
 
-    All image files are checked before the first estimate, so a missing file
-    fails in a second rather than after the rest of the set ran.
+    All image files are checked (image_paths) before the first estimate, so a
+    missing, unreadable or wrongly sized file fails in seconds rather than
+    after the rest of the set ran. Images are read as stored, without EXIF orientation.
     """
     paths = image_paths(dataset, images_dir)
     results: list[dict[str, Any]] = []
     seconds: list[float] = []
     for done, (image, path) in enumerate(zip(dataset.images, paths, strict=True), start=1):
-        result = estimator.estimate(load_image(path))
-        if (result.width, result.height) != (image.width, image.height):
-            raise PosenetError(
-                f"{path}: is {result.width}x{result.height}, the annotations say "
-                f"{image.width}x{image.height}; keypoints would not line up"
-            )
+        result = estimator.estimate(_stored_pixels(path))
         results += coco_results(result.poses, image.id, dataset.category_id)
         seconds.append(estimator.timings.total)
         if progress:

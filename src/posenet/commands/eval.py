@@ -16,7 +16,13 @@ from .detect import add_model_options, estimator_from_args
 
 def register(commands: argparse._SubParsersAction) -> None:
     ev = commands.add_parser(
-        "eval", help="COCO keypoint AP/AR on an annotated image set (needs posenet[eval])"
+        "eval",
+        help="COCO keypoint AP/AR on an annotated image set (needs posenet[eval])",
+        description="COCO keypoint AP/AR of a model and decoder, scored by pycocotools. Every "
+        "image is checked before the run (present, readable, the annotated size) and any "
+        "problem stops it, all listed at once: figures over part of a set are not comparable. "
+        "Images are read as stored; EXIF orientation is not applied (COCO's keypoints refer "
+        "to the stored pixels).",
     )
     ev.add_argument(
         "--annotations", required=True, metavar="FILE.json", help="COCO keypoint annotations"
@@ -42,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     metrics = evaluate.score(dataset, predictions.results)
 
     h, w = estimator.input_size
+    size = f"auto (long side {estimator.long_side})" if estimator.auto_size else f"{h}x{w}"
     per_image = statistics.median(predictions.seconds) * 1000
     print(
         f"COCO keypoints: {Path(args.annotations).name}, {metrics.images} images, "
@@ -49,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         f"{metrics.detections} poses found"
     )
     print(
-        f"model {estimator.model.name} (input {h}x{w}), decoder {estimator.decoder}, "
+        f"model {estimator.model.name} (input {size}), decoder {estimator.decoder}, "
         f"fit {args.fit}; median {per_image:.1f} ms per image"
     )
     if args.results:
@@ -60,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_results_path(args: argparse.Namespace) -> None:
-    """Refuse to overwrite without --force, and never overwrite the annotations."""
+    """Refuse to overwrite without --force, never overwrite the annotations, and make sure
+    the results can be written at all: an evaluation may take hours."""
     if not args.results:
         return
     target = Path(args.results)
@@ -68,10 +76,18 @@ def _check_results_path(args: argparse.Namespace) -> None:
         raise PosenetError(f"{target}: is the annotation file; choose another --results file")
     if target.is_dir():
         raise PosenetError(f"{target}: is a folder; --results names a .json file")
+    if target.exists() and not target.is_file():
+        raise PosenetError(f"{target}: is not a regular file; --results names a .json file")
     if target.exists() and not args.force:
         raise PosenetError(f"{target}: exists; use --force to overwrite")
     if not target.parent.is_dir():
         raise PosenetError(f"{target.parent}: no such folder for --results")
+    try:  # _write_json goes through a temporary file in the same folder: try making one
+        fd, probe = tempfile.mkstemp(prefix=".partial-", suffix=".json", dir=target.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise PosenetError(f"{target}: cannot be written ({exc.strerror})") from None
 
 
 def _write_json(target: Path, results: list) -> None:
