@@ -481,16 +481,16 @@ def test_cli_eval_without_pycocotools(monkeypatch: pytest.MonkeyPatch, capsys) -
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from posenet.commands.eval import _progress_bar
+    from posenet.commands._progress import progress_bar
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
-    assert _progress_bar() is None  # pytest's captured stderr is no terminal
+    assert progress_bar("eval", "images") is None  # pytest's captured stderr is no terminal
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    show = _progress_bar()
+    show = progress_bar("eval", "images")
     show(1, 4)
     assert "1/4 images" in terminal.getvalue()
     show(4, 4)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
-import tempfile
 from pathlib import Path
 
+from .._files import check_output, write_atomic
 from ..errors import PosenetError
+from ._progress import progress_bar
 from .detect import add_model_options, estimator_from_args
 
 
@@ -42,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
     _check_results_path(args)
     evaluate.image_paths(dataset, args.images)
     estimator = estimator_from_args(args)  # says on stderr if --size was rounded
-    predictions = evaluate.predict(estimator, dataset, args.images, _progress_bar())
+    predictions = evaluate.predict(estimator, dataset, args.images, progress_bar("eval", "images"))
     if args.results:
-        _write_json(Path(args.results), predictions.results)
+        write_atomic(Path(args.results), (json.dumps(predictions.results) + "\n").encode())
     metrics = evaluate.score(dataset, predictions.results)
 
     h, w = estimator.input_size
@@ -67,51 +66,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_results_path(args: argparse.Namespace) -> None:
-    """Refuse to overwrite without --force, never overwrite the annotations, and make sure
-    the results can be written at all: an evaluation may take hours."""
-    if not args.results:
-        return
-    target = Path(args.results)
-    if target.resolve() == Path(args.annotations).resolve():
-        raise PosenetError(f"{target}: is the annotation file; choose another --results file")
-    if target.is_dir():
-        raise PosenetError(f"{target}: is a folder; --results names a .json file")
-    if target.exists() and not target.is_file():
-        raise PosenetError(f"{target}: is not a regular file; --results names a .json file")
-    if target.exists() and not args.force:
-        raise PosenetError(f"{target}: exists; use --force to overwrite")
-    if not target.parent.is_dir():
-        raise PosenetError(f"{target.parent}: no such folder for --results")
-    try:  # _write_json goes through a temporary file in the same folder: try making one
-        fd, probe = tempfile.mkstemp(prefix=".partial-", suffix=".json", dir=target.parent)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise PosenetError(f"{target}: cannot be written ({exc.strerror})") from None
-
-
-def _write_json(target: Path, results: list) -> None:
-    """Write through a temporary file, so an interrupted run leaves no half-written results."""
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".json", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as out:
-            json.dump(results, out)
-            out.write("\n")
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _progress_bar():
-    """A one-line progress bar on stderr when it is a terminal; None otherwise."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        filled = 30 * done // total
-        sys.stderr.write(f"\reval [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} images")
-        if done >= total:
-            sys.stderr.write("\r" + " " * 60 + "\r")
-        sys.stderr.flush()
-
-    return show
+    """Check --results before an evaluation that may take hours: never the annotation
+    file, not over a file without --force, and somewhere it can be written."""
+    if args.results:
+        if Path(args.results).resolve() == Path(args.annotations).resolve():
+            raise PosenetError(f"{args.results}: is the annotation file; choose another")
+        check_output(args.results, force=args.force)

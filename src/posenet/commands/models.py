@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .. import store
+from ._progress import progress_bar
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -41,29 +41,11 @@ def _models_pull(args: argparse.Namespace) -> int:
     names = [s.name for s in store.REGISTRY] if args.all else args.names or [store.DEFAULT_MODEL]
     specs = [store.spec(n) for n in names]
     for spec in specs:
-        paths = store.pull(spec, _progress_bar(spec.name))
+        paths = store.pull(spec, progress_bar(spec.name, "KB", 1024))
         print(f"{spec.name}: {paths[0]}")
     return 0
 
 
 def _models_path(args: argparse.Namespace) -> int:
-    print(store.path(args.name, _progress_bar(args.name)))
+    print(store.path(args.name, progress_bar(args.name, "KB", 1024)))
     return 0
-
-
-def _progress_bar(label: str):
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        if total:
-            filled = int(30 * done / total)
-            bar = "#" * filled + "." * (30 - filled)
-            sys.stderr.write(f"\r{label} [{bar}] {done >> 10} / {total >> 10} KB")
-        else:
-            sys.stderr.write(f"\r{label} {done >> 10} KB")
-        if total and done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show

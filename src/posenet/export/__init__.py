@@ -36,6 +36,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .._files import check_output
 from ..decode import DEFAULT_DECODER
 from ..errors import PosenetError
 from ..formats import detect_format, read_network
@@ -155,15 +156,13 @@ def export(
         )
     if format == "k210" and quantize != "none":
         raise PosenetError("k210: nncase quantizes the kmodel to uint8 itself; drop --quantize")
+    if Path(output).is_dir() or str(output).endswith(("/", os.sep)):
+        raise PosenetError(f"{output}: is a folder; -o names the file to write")
     files = output_files(output, format)
-    _check_folders(output, files)
     name, path = resolve(model)
     _refuse_inputs(files, _inputs(path, check_image, calibration))
-    existing = [file for file in files if file.exists()]
-    if existing and not overwrite:
-        raise PosenetError(f"{existing[0]}: exists; use --force to overwrite")
     for file in files:
-        _probe_writable(file)
+        check_output(file, force=overwrite)
     network = read_network(path)
     stride = output_stride or network.native_output_stride
     notes: list[str] = []
@@ -280,33 +279,6 @@ class _Context:
             log.info("source model not checked: %s", exc)
             return []
         return [self.compare(source, exported, label, f"source {path.name}")]
-
-
-def _check_folders(output: str | Path, files: Sequence[Path]) -> None:
-    """Refuse an output that is a folder, or whose folder is missing (nothing is created)."""
-    if Path(output).is_dir() or str(output).endswith(("/", os.sep)):
-        raise PosenetError(f"{output}: is a folder; -o names the file to write")
-    for file in files:
-        if file.is_dir():
-            raise PosenetError(f"{file}: is a folder; -o names the file to write")
-        if file.exists() and not file.is_file():
-            raise PosenetError(f"{file}: is not a regular file; -o names the file to write")
-        if not file.parent.is_dir():
-            raise PosenetError(f"{file}: folder {file.parent} does not exist")
-
-
-def _probe_writable(file: Path) -> None:
-    """Refuse a file that cannot be written, by trying: open an existing file for writing
-    (without truncating it), create and remove a new one. Permission bits alone would
-    pass root on a read-only or pseudo file system."""
-    try:
-        if file.exists():
-            os.close(os.open(file, os.O_WRONLY))
-        else:
-            os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-            file.unlink()
-    except OSError as exc:
-        raise PosenetError(f"{file}: cannot be written ({exc.strerror})") from None
 
 
 def _inputs(
