@@ -102,6 +102,7 @@ class Estimator:
             self.model = load(model, output_stride=stride, geometry=geometry)
         self.decoder = decoder
         self.options = self._decoder_options(decoder, decoder_options or {})
+        self._decode = decoders.decoder_function(decoder)  # options checked once, here
         self.fit_mode = fit
         self.resample = resample
         self.flip_horizontal = flip_horizontal
@@ -121,14 +122,14 @@ class Estimator:
         its first invoke; and a model LiteRT cannot run fails here, once."""
         fit(np.zeros((2, 2, 3), np.uint8), (3, 3), self.fit_mode, self.resample)
         self.runtime.invoke(np.zeros((*self.runtime.input_size, 3), np.uint8))
-        decoders.decode(self.runtime.blank_heads(), self.decoder, **self.options)
+        self._decode(self.runtime.blank_heads(), **self.options)
 
     def _decoder_options(self, decoder: str, given: dict[str, Any]) -> dict[str, Any]:
         defaults = decoders.decoder_defaults(decoder)
         embedded = self.model.decoder_options if decoder == "coral" else {}
         options = {k: v for k, v in embedded.items() if k in defaults}
-        options.update(decoders.check_options(decoder, given))
-        return options
+        options.update(given)
+        return decoders.check_options(decoder, options)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -153,7 +154,7 @@ class Estimator:
         fitted_at = time.perf_counter()
         heads = self.runtime.run(fitted.pixels)
         ran_at = time.perf_counter()
-        poses = decoders.decode(heads, self.decoder, **self.options)
+        poses = self._decode(heads, **self.options)
         poses = [pose.mapped(fitted.scale, fitted.shift, fitted.size) for pose in poses]
         if self.flip_horizontal:
             poses = [pose.flipped(width) for pose in poses]
