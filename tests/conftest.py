@@ -40,7 +40,9 @@ def couple(couple_path: Path) -> np.ndarray:
 
 @pytest.fixture(autouse=True)
 def _isolated_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Each test session gets its own model cache, with ../shared/assets/models as the mirror."""
+    """Each test session gets its own model cache, with ../shared/assets/models as the
+    mirror and no public downloads, so the suite behaves the same with or without network."""
     home = tmp_path_factory.getbasetemp() / "posenet-home"
     monkeypatch.setenv("POSENET_HOME", str(home))
     monkeypatch.setenv("POSENET_MIRROR", str(MODELS))
+    monkeypatch.setenv("POSENET_OFFLINE", "1")  # tests never reach for the internet

@@ -19,16 +19,22 @@ def estimator() -> posenet.Estimator:
     return posenet.Estimator()
 
 
-def test_stretch_nearest_reproduces_coral_reference_in_image_pixels(couple):
-    """Same setup as Coral's reference: the poses, scaled to the input, match the CSV."""
-    est = posenet.Estimator(str(coral_model("353_481")), fit="stretch", resample="nearest")
+@pytest.mark.parametrize("size", ["353_481", "481_641"])
+def test_stretch_nearest_reproduces_coral_reference_in_image_pixels(couple, size):
+    """The whole pipeline set up as Coral's reference was (PIL nearest stretch): the
+    poses, mapped back into model-input pixels, match the CSV within the issue's
+    bounds: every keypoint within 1.5 px, pose scores 0.01, keypoint scores 0.05."""
+    h, w = (int(n) for n in size.split("_"))
+    est = posenet.Estimator(str(coral_model(size)), fit="stretch", resample="nearest")
     result = est.estimate(couple)
-    reference = coral_reference("353_481")
+    reference = coral_reference(size)
     assert len(result.poses) == len(reference)
-    fitted = fit(couple, (353, 481), "stretch", "nearest")
+    fitted = fit(couple, (h, w), "stretch", "nearest")
     for pose, ref in zip(result.poses, reference, strict=True):
         in_input = (pose.xy - np.array(fitted.shift)) / np.array(fitted.scale)
-        assert np.abs(in_input - ref["xy"]).max() <= 1.5
+        assert np.linalg.norm(in_input - ref["xy"], axis=1).max() <= 1.5
+        assert abs(pose.score - ref["score"]) <= 0.01
+        assert np.abs(pose.scores - ref["scores"]).max() <= 0.05
 
 
 def test_pad_and_stretch_find_the_same_people(couple, estimator):
@@ -116,6 +122,20 @@ def test_timings_are_recorded(couple, estimator):
     t = estimator.timings
     assert t.invoke > 0 and t.preprocess > 0 and t.decode > 0
     assert t.total == pytest.approx(t.preprocess + t.invoke + t.decode)
+
+
+def test_decoder_choice_and_options_reach_the_decoder(couple):
+    """coral takes the model's embedded options; tfjs and single do not; given
+    options override; the chosen decoder is the one that runs."""
+    coral = posenet.Estimator(decoder="coral")
+    assert coral.options == pytest.approx(
+        {"max_detections": 10, "score_threshold": 0.2, "nms_radius": 10.0}
+    )
+    tfjs = posenet.Estimator(decoder="tfjs", decoder_options={"refine_steps": 3})
+    assert tfjs.options == {"refine_steps": 3}
+    assert len(posenet.Estimator(decoder="single").estimate(couple).poses) == 1
+    capped = posenet.Estimator(decoder_options={"max_detections": 1}).estimate(couple)
+    assert len(capped.poses) == 1
 
 
 def test_bad_decoder_option_is_a_clear_error():

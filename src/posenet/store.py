@@ -5,7 +5,8 @@ downloader and the tests all read it. Files land in the cache
 (`POSENET_HOME`, else the user's cache dir) only after their sha256 matched,
 through a temporary file renamed into place, so a failed or corrupted download
 leaves nothing behind. `POSENET_MIRROR` names a folder or an http(s) base URL
-laid out like the registry's relative paths, for machines without internet.
+laid out like the registry's relative paths, for machines without internet;
+`POSENET_OFFLINE=1` stops it from trying the public URLs at all.
 """
 
 from __future__ import annotations
@@ -256,7 +257,8 @@ def _fetch(file: ModelFile, model_name: str, progress: Progress | None) -> Path:
     sources = []
     if mirror := os.environ.get("POSENET_MIRROR"):
         sources.append(_join(mirror, file.path))
-    sources.append(file.url)
+    if not os.environ.get("POSENET_OFFLINE"):
+        sources.append(file.url)
     problems = []
     for source in sources:
         try:
@@ -264,6 +266,8 @@ def _fetch(file: ModelFile, model_name: str, progress: Progress | None) -> Path:
             return target
         except _FetchError as exc:
             problems.append(str(exc))
+    if not problems:
+        problems.append("POSENET_OFFLINE is set and POSENET_MIRROR is not")
     raise PosenetError(
         f"model {model_name!r} is not in the cache and could not be fetched "
         f"({'; '.join(problems)}); on a machine with internet run `posenet models pull "
