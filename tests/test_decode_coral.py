@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import posenet.decode._heap as heap_module
@@ -21,6 +21,7 @@ from posenet.heads import Heads
 from posenet.keypoints import NUM_EDGES, NUM_KEYPOINTS, PART_IDS
 
 from .helpers import coral_heads, coral_reference
+from .test_decode_tfjs import STRIDES, heads_of, random_arrays
 
 SIZES = ("353_481", "481_641")
 
@@ -85,7 +86,11 @@ def test_matches_coral_reference(size: str) -> None:
     )
     reference = coral_reference(size)
     assert len(poses) == len(reference)
-    pixels = max(float(np.abs(p.xy - r["xy"]).max()) for p, r in zip(poses, reference, strict=True))
+    # Euclidean distance of each keypoint to its reference keypoint.
+    pixels = max(
+        float(np.linalg.norm(p.xy - r["xy"], axis=1).max())
+        for p, r in zip(poses, reference, strict=True)
+    )
     pose_score = max(abs(p.score - r["score"]) for p, r in zip(poses, reference, strict=True))
     keypoint_score = max(
         float(np.abs(p.scores - r["scores"]).max()) for p, r in zip(poses, reference, strict=True)
@@ -224,7 +229,7 @@ def test_poses_below_the_threshold_are_dropped() -> None:
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-@pytest.mark.parametrize("field", ["heatmap", "offsets", "displacements_fwd"])
+@pytest.mark.parametrize("field", ["heatmap", "offsets", "displacements_fwd", "displacements_bwd"])
 def test_non_finite_heads_are_refused(field: str, bad: float) -> None:
     heads = make_heads(np.zeros((3, 3, NUM_KEYPOINTS), np.float32))
     getattr(heads, field)[1, 1, 0] = bad
@@ -345,6 +350,72 @@ def test_compiled_and_plain_python_agree_on_random_heads(shape, seed, levels) ->
     with plain_python():
         plain = decode_coral(heads, max_detections=6, score_threshold=0.1)
     assert as_tuples(plain) == as_tuples(compiled)
+
+
+@st.composite
+def random_cases(draw):
+    """Random Heads (test_decode_tfjs's generator: plain, tied, saturated and
+    near-threshold logits; offsets and displacements of SD up to 40 strides) with an
+    input size whose SAME-padded grid at the stride is the heads' grid, and
+    random valid Coral options."""
+    h, w = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+    stride = draw(st.sampled_from(STRIDES))
+    style = draw(st.sampled_from(["normal", "ties", "saturated", "threshold"]))
+    threshold = draw(st.one_of(st.sampled_from([0.0, 0.2, 0.5, 1.0]), st.floats(0.0, 1.0)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    # Any size with ceil(size / stride) == grid: from (grid - 1) * stride + 1
+    # (Coral's k * stride + 1 sizes) up to grid * stride.
+    size = (
+        draw(st.integers((h - 1) * stride + 1, h * stride)),
+        draw(st.integers((w - 1) * stride + 1, w * stride)),
+    )
+    heads = heads_of(random_arrays(rng, h, w, stride, style, threshold), stride, size)
+    options = {
+        "max_detections": draw(st.integers(0, 100)),
+        "score_threshold": threshold,
+        "nms_radius": draw(
+            st.one_of(st.just(0.0), st.floats(0.0, 3.0 * stride), st.floats(0.0, 10000.0))
+        ),
+    }
+    return heads, options
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_cases())
+def test_properties(case) -> None:
+    """What decode_coral guarantees on any valid heads and options.
+
+    At most max_detections poses, sorted by score (highest first), every pose
+    score in [score_threshold, 1] (the threshold as float32) and every keypoint
+    score in [0, 1]. Every
+    position is clamped to the grid, so keypoints lie in [0, (cols - 1) * stride]
+    x [0, (rows - 1) * stride]; the decoder does not read heads.input_size. For
+    any input whose SAME-padded grid is the heads' grid (ceil(size / stride) ==
+    cells, as every model gives), (cells - 1) * stride <= size - 1, so keypoints
+    are inside the input [0, size - 1]; for k * stride + 1 sizes the bound is
+    reached exactly.
+    """
+    heads, options = case
+    poses = decode_coral(heads, **options)
+    assert len(poses) <= options["max_detections"]
+    scores = [p.score for p in poses]
+    assert scores == sorted(scores, reverse=True)
+    rows, cols = heads.grid_size
+    stride = heads.output_stride
+    height, width = heads.input_size
+    for pose in poses:
+        assert pose.xy.shape == (NUM_KEYPOINTS, 2)
+        assert pose.scores.shape == (NUM_KEYPOINTS,)
+        x, y = pose.xy[:, 0], pose.xy[:, 1]
+        # The decoder's own bound: the grid.
+        assert ((x >= 0) & (x <= (cols - 1) * stride)).all()
+        assert ((y >= 0) & (y <= (rows - 1) * stride)).all()
+        # Hence the input's.
+        assert ((x >= 0) & (x <= width - 1)).all()
+        assert ((y >= 0) & (y <= height - 1)).all()
+        assert ((pose.scores >= 0) & (pose.scores <= 1)).all()
+        # Compared in float32, as Coral's op does.
+        assert np.float32(options["score_threshold"]) <= pose.score <= 1.0
 
 
 # --- the std::priority_queue emulation ---------------------------------------------

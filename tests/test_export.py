@@ -1,7 +1,7 @@
 """posenet export to TFLite: float16 and full-integer int8 / uint8, the calibrator wrapper, the CLI.
 
 Acceptance, on test_couple at 353x481 for the TF.js float model and the Coral
-353x481 model: float16 poses within 0.5 px of the float32 build; int8 and
+353x481 model: every float16 keypoint within 0.5 px of the float32 build's; int8 and
 uint8 find both people with a mean keypoint distance to float32 <= 3 px.
 Distances are in model-input pixels, both decoders.
 """
@@ -9,6 +9,7 @@ Distances are in model-input pixels, both decoders.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import shutil
 from functools import cache
 from pathlib import Path
@@ -22,7 +23,13 @@ from posenet.decode import decode
 from posenet.errors import PosenetError
 from posenet.export import FORMATS, QUANTIZATIONS, export, output_files
 from posenet.export.quantize import quantize_full_integer
-from posenet.export.verify import Check, check, head_errors, person_distances
+from posenet.export.verify import (
+    PERSON_SCORE,
+    Check,
+    check,
+    head_errors,
+    person_distances,
+)
 from posenet.formats import read_network
 from posenet.image import fit, load_image
 from posenet.model import resolve
@@ -79,15 +86,37 @@ def exported_heads(result):
     return runtime.run(couple_input(*SIZE))
 
 
+def keypoint_distances_one_to_one(people: list[Pose], found: list[Pose]) -> list[np.ndarray]:
+    """Per-keypoint distances of each person to a different pose of found.
+
+    Of every assignment of distinct found poses to the people (brute force over
+    the permutations), the one with the smallest sum of mean keypoint distances.
+    """
+    best: tuple[float, list[np.ndarray]] | None = None
+    for chosen in itertools.permutations(range(len(found)), len(people)):
+        distances = [
+            np.linalg.norm(person.xy - found[j].xy, axis=1)
+            for person, j in zip(people, chosen, strict=True)
+        ]
+        total = sum(float(d.mean()) for d in distances)
+        if best is None or total < best[0]:
+            best = (total, distances)
+    assert best is not None, f"{len(found)} poses for {len(people)} people"
+    return best[1]
+
+
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("decoder", DECODERS)
 def test_float16_poses_match_float32(exported, source, decoder):
     result = exported[source, "float16"]
     reference = decode(float_heads(SOURCES[source]), decoder)
     found = decode(exported_heads(result), decoder)
-    distances = person_distances(reference, found)
-    assert len(distances) == 2
-    assert max(distances) <= 0.5, distances
+    people = [p for p in reference if p.score >= PERSON_SCORE]
+    assert len(people) == 2
+    distances = keypoint_distances_one_to_one(people, found)
+    worst = max(float(d.max()) for d in distances)
+    print(f"float16 vs float32, {source}, {decoder}: {worst:.4f} px")
+    assert worst <= 0.5, distances
     assert result.files[0].stat().st_size < 0.55 * 5.0e6  # weights stored as float16
 
 
