@@ -120,7 +120,10 @@ class Estimator:
         first image's timings show what images really cost: loading the compiled
         kernels (numba's disk cache, ~0.3 s per process), LiteRT's weight packing on
         its first invoke; and a model LiteRT cannot run fails here, once."""
-        fit(np.zeros((2, 2, 3), np.uint8), (3, 3), self.fit_mode, self.resample)
+        tiny = np.zeros((2, 2, 3), np.uint8)
+        fit(tiny, (3, 3), self.fit_mode, self.resample)
+        tiny.flags.writeable = False  # decoded files arrive read-only: numba types them apart
+        fit(tiny, (3, 3), self.fit_mode, self.resample)
         self.runtime.invoke(np.zeros((*self.runtime.input_size, 3), np.uint8))
         self._decode(self.runtime.blank_heads(), **self.options)
 
