@@ -72,13 +72,5 @@ def heap_pop(keys: np.ndarray, values: np.ndarray, size: int) -> int:
         keys[hole] = keys[child]
         values[hole] = values[child]
         hole = child
-    while hole > 0:
-        parent = (hole - 1) // 2
-        if not keys[parent] < key:
-            break
-        keys[hole] = keys[parent]
-        values[hole] = values[parent]
-        hole = parent
-    keys[hole] = key
-    values[hole] = value
+    heap_push(keys, values, hole, key, value)  # climb from the hole, as __push_heap does
     return length
