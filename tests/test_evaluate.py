@@ -280,7 +280,7 @@ def test_score_prints_nothing(
 def test_missing_pycocotools_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("pycocotools", "pycocotools.coco", "pycocotools.cocoeval"):
         monkeypatch.setitem(sys.modules, name, None)  # makes `import` raise ImportError
-    with pytest.raises(PosenetError, match=r"pip install 'posenet\[eval\]'") as info:
+    with pytest.raises(PosenetError, match=r"pip install 'posenet-toolkit\[eval\]'") as info:
         evaluate.require_pycocotools()
     assert "\n" not in str(info.value)
 
@@ -476,7 +476,7 @@ def test_cli_eval_without_pycocotools(monkeypatch: pytest.MonkeyPatch, capsys) -
         monkeypatch.setitem(sys.modules, name, None)
     assert main(eval_argv()) == 2
     assert capsys.readouterr().err == (
-        "posenet: error: scoring needs pycocotools: pip install 'posenet[eval]'\n"
+        "posenet: error: scoring needs pycocotools: pip install 'posenet-toolkit[eval]'\n"
     )
 
 

@@ -63,7 +63,7 @@ SUMMARY: tuple[tuple[str, str, str], ...] = (
 MAX_DETECTIONS = 20
 
 _ANNOTATION_KEYS = ("id", "image_id", "category_id", "keypoints", "num_keypoints", "area", "bbox")
-_INSTALL_HINT = "pip install 'posenet[eval]'"
+_INSTALL_HINT = "pip install 'posenet-toolkit[eval]'"
 
 #: Progress callback: (images done, images total).
 Progress = Callable[[int, int], None]

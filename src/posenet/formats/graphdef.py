@@ -112,7 +112,7 @@ def _graph_pb2():
         from tensorboardX.proto import graph_pb2
     except ImportError:
         raise PosenetError(
-            "reading a .pb GraphDef needs tensorboardX (pip install 'posenet[graphdef]')"
+            "reading a .pb GraphDef needs tensorboardX (pip install 'posenet-toolkit[graphdef]')"
         ) from None
     return graph_pb2
 
