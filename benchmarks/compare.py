@@ -24,6 +24,7 @@ if (ASSETS / "models").is_dir():  # offline machines: the shared assets are the 
     os.environ.setdefault("POSENET_MIRROR", str(ASSETS / "models"))
 
 from posenet import evaluate, store  # noqa: E402  (after the mirror is set)
+from posenet._files import check_output, write_atomic  # noqa: E402
 from posenet.bench import STAGES, Spread, machine  # noqa: E402
 from posenet.decode import DECODERS, decoder_defaults  # noqa: E402
 from posenet.errors import PosenetError  # noqa: E402
@@ -48,13 +49,17 @@ def main(argv: list[str] | None = None) -> int:
         "--coco", type=Path, default=DEFAULT_COCO, help="folder with test_coco.json and images"
     )
     parser.add_argument("--no-ap", action="store_true", help="skip the COCO AP column")
-    parser.add_argument("--out", type=Path, help="also write the Markdown table to this file")
-    parser.add_argument("--force", action="store_true", help="overwrite --out")
+    parser.add_argument(
+        "--out", type=Path, help="also write the Markdown table to this file (replaced)"
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    if args.out and args.out.exists() and not args.force:
-        parser.error(f"{args.out} exists; use --force to overwrite")
+    if args.out:
+        try:
+            check_output(args.out, inputs=[args.image])
+        except PosenetError as exc:
+            parser.error(str(exc))
 
     image = load_image(args.image)
     estimators, skipped = _estimators(args.models, args.decoders, args.threads)
@@ -67,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     text = _markdown(estimators, poses, timings, ap, ap_note, skipped, args, image.shape)
     print(text)
     if args.out:
-        args.out.write_text(text + "\n")
+        write_atomic(args.out, (text + "\n").encode())
     return 0
 
 

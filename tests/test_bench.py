@@ -193,5 +193,11 @@ def test_compare_script_writes_a_dated_markdown_table(tmp_path, capsys) -> None:
     assert [row.split(" | ")[2] for row in rows] == ["coral", "single"]
     assert all(len(row.split("|")) == len(text.splitlines()[4].split("|")) for row in rows)
     assert "Skipped no-such-model: unknown model" in text
-    with pytest.raises(SystemExit):  # never overwrites without --force
-        compare.main(argv)
+    out.write_text("from an earlier run")
+    assert compare.main(argv) == 0  # replaced
+    assert "Skipped no-such-model" in out.read_text()
+    image = tmp_path / "image.jpg"
+    image.write_bytes(COUPLE.read_bytes())
+    with pytest.raises(SystemExit):  # never the image it times
+        compare.main(["--image", str(image), "--out", str(image)])
+    assert image.read_bytes() == COUPLE.read_bytes()

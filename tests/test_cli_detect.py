@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from posenet import store
 from posenet.cli import main
 
-from .conftest import IMAGES
+from .conftest import IMAGES, MODELS
 
 COUPLE = IMAGES / "test_couple.jpg"
 
@@ -63,13 +67,21 @@ def test_a_bad_image_in_a_folder_does_not_stop_the_rest(tmp_path, capsys):
 @pytest.mark.parametrize(
     "case",
     [
-        "json over the input even with --force",
+        "json over the input",
+        "json over the input through a symlink",
+        "draw over the input through a hard link",
+        "draw over the input in a folder",
+        "json over the model file",
+        "json over a TF.js model's shard",
+        "json over a symlink",
+        "json over a fifo",
         "json and draw to one file",
         "draw name clash",
         "json into a missing folder",
         "json is a folder",
         "draw with an unknown suffix",
         "draw into a file for several images",
+        "draw into a new file name for several images",
         "empty json path",
         "empty image path",
         "zero threads",
@@ -84,8 +96,35 @@ def test_outputs_are_checked_before_any_work(case, tmp_path, capsys):
     shutil.copy(COUPLE, tmp_path / "two" / "p.jpg")
     existing = tmp_path / "existing.png"
     existing.write_bytes(b"keep")
+    (tmp_path / "link.jpg").symlink_to(copy)
+    os.link(copy, tmp_path / "in-poses.jpg")
+    (tmp_path / "link.json").symlink_to(existing)
+    os.mkfifo(tmp_path / "fifo.json")
+    model = tmp_path / "model"
+    model.mkdir()
+    for file in store.spec("tfjs-075").files:  # the JSON and its shard, linked
+        (model / Path(file.path).name).symlink_to(MODELS / file.path)
     argv = {
-        "json over the input even with --force": [str(copy), "--json", str(copy), "--force"],
+        "json over the input": [str(copy), "--json", str(copy)],
+        "json over the input through a symlink": [str(copy), "--json", f"{tmp_path}/link.jpg"],
+        "draw over the input through a hard link": [str(copy), "--draw", f"{tmp_path}/"],
+        "draw over the input in a folder": [f"{tmp_path}/one", "--draw", f"{tmp_path}/one/p.jpg"],
+        "json over the model file": [
+            str(copy),
+            "--model",
+            f"{model}/posenet.json",
+            "--json",
+            f"{model}/posenet.json",
+        ],
+        "json over a TF.js model's shard": [
+            str(copy),
+            "--model",
+            str(model),
+            "--json",
+            f"{model}/posenet.bin",
+        ],
+        "json over a symlink": [str(copy), "--json", f"{tmp_path}/link.json"],
+        "json over a fifo": [str(copy), "--json", f"{tmp_path}/fifo.json"],
         "json and draw to one file": [
             str(copy),
             "--json",
@@ -100,9 +139,15 @@ def test_outputs_are_checked_before_any_work(case, tmp_path, capsys):
             f"{tmp_path}/out/",
         ],
         "json into a missing folder": [str(copy), "--json", f"{tmp_path}/no/such/x.json"],
-        "json is a folder": [str(copy), "--json", str(tmp_path), "--force"],
+        "json is a folder": [str(copy), "--json", str(tmp_path)],
         "draw with an unknown suffix": [str(copy), "--draw", f"{tmp_path}/x.xyz"],
         "draw into a file for several images": [str(copy), str(copy), "--draw", str(existing)],
+        "draw into a new file name for several images": [
+            str(copy),
+            f"{tmp_path}/one",
+            "--draw",
+            f"{tmp_path}/drawn.jpg",
+        ],
         "empty json path": [str(copy), "--json", ""],
         "empty image path": [""],
         "zero threads": [str(copy), "--threads", "0"],
@@ -112,3 +157,44 @@ def test_outputs_are_checked_before_any_work(case, tmp_path, capsys):
     assert err.startswith("posenet: error: ") and err.count("\n") == 1, err
     assert copy.read_bytes() == COUPLE.read_bytes()
     assert existing.read_bytes() == b"keep"
+    assert (tmp_path / "link.jpg").is_symlink() and (tmp_path / "link.json").is_symlink()
+    assert all((model / Path(f.path).name).is_symlink() for f in store.spec("tfjs-075").files)
+    assert stat.S_ISFIFO((tmp_path / "fifo.json").stat().st_mode)
+    assert not (tmp_path / "drawn.jpg").exists()  # a file name never becomes a folder
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_rerunning_replaces_the_outputs(tmp_path, capsys):
+    """Running the same command again is normal: its outputs are replaced, each through a
+    temporary file renamed into place, readable like any file (0644 under umask 022)."""
+    out_json, folder = tmp_path / "poses.json", tmp_path / "drawn"
+    argv = ["detect", str(COUPLE), "--json", str(out_json), "--draw", f"{folder}/"]
+    out_json.write_text("from an earlier run")
+    old = os.umask(0o022)
+    try:
+        assert main(argv) == 0
+        first = (folder / "test_couple-poses.jpg").read_bytes()
+        assert main(argv) == 0
+    finally:
+        os.umask(old)
+    assert len(json.loads(out_json.read_text())[0]["poses"]) == 2
+    drawn = folder / "test_couple-poses.jpg"
+    assert drawn.read_bytes() == first
+    assert stat.S_IMODE(drawn.stat().st_mode) == stat.S_IMODE(out_json.stat().st_mode) == 0o644
+    assert sorted(p.name for p in [*tmp_path.iterdir(), *folder.iterdir()]) == [
+        "drawn",
+        "poses.json",
+        "test_couple-poses.jpg",
+    ]
+    assert capsys.readouterr().err == ""
+
+
+def test_draw_file_for_one_image_and_a_folder_for_several(tmp_path):
+    one, several = tmp_path / "one.png", tmp_path / "several"
+    assert main(["detect", str(COUPLE), "--draw", str(one)]) == 0
+    assert Image.open(one).format == "PNG"
+    assert main(["detect", str(COUPLE), str(IMAGES / "frisbee.jpg"), "--draw", f"{several}/"]) == 0
+    assert sorted(p.name for p in several.iterdir()) == [
+        "frisbee-poses.jpg",
+        "test_couple-poses.jpg",
+    ]

@@ -117,11 +117,3 @@ def test_real_process_exit_code_and_clean_stderr(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr == f"posenet: error: {tmp_path / 'nope.jpg'}: no such file or folder\n"
-
-
-def test_outputs_are_not_overwritten_without_force(tmp_path, capsys):
-    existing = tmp_path / "out.json"
-    existing.write_text("keep me")
-    assert main(["detect", str(IMAGES / "test_couple.jpg"), "--json", str(existing)]) == 2
-    assert existing.read_text() == "keep me"
-    assert "--force" in capsys.readouterr().err

@@ -442,18 +442,27 @@ def test_cli_eval_end_to_end(
     assert printed["AP50"] >= 0.6 and printed["AP"] >= 0.3
 
 
-def test_cli_eval_never_overwrites_results_without_force(
+def test_cli_eval_replaces_results_but_never_an_input(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
+    """Copies in tmp_path: a check that failed must not cost the shared assets anything."""
+    images = tmp_path / "images"
+    shutil.copytree(COCO_DIR, images)
+    annotations = images / COCO_JSON.name
+    argv = ["eval", "--annotations", str(annotations), "--images", str(images)]
     out_file = tmp_path / "results.json"
-    out_file.write_text("keep me")
-    assert main(eval_argv("--results", str(out_file))) == 2
-    assert "exists; use --force" in capsys.readouterr().err
-    assert out_file.read_text() == "keep me"
-    assert main(eval_argv("--results", str(out_file), "--force")) == 0
+    out_file.write_text("from an earlier run")
+    assert main([*argv, "--results", str(out_file)]) == 0
     assert isinstance(json.loads(out_file.read_text()), list)
-    assert main(eval_argv("--results", str(COCO_JSON), "--force")) == 2
-    assert "is the annotation file" in capsys.readouterr().err
+    capsys.readouterr()
+    (tmp_path / "link.json").symlink_to(annotations)
+    first_image = sorted(images.glob("*.jpg"))[0]
+    before = {p: p.read_bytes() for p in images.iterdir()}
+    for output in (annotations, tmp_path / "link.json", first_image):
+        assert main([*argv, "--results", str(output)]) == 2
+        err = capsys.readouterr().err
+        assert err == f"posenet: error: {output}: is one of the inputs; refusing to write over it\n"
+    assert {p: p.read_bytes() for p in images.iterdir()} == before
 
 
 @pytest.mark.parametrize(
@@ -507,7 +516,7 @@ def test_cli_eval_checks_the_results_file_can_be_written_before_running(
     assert main(eval_argv("--results", "/sys/r.json")) == 2
     err = capsys.readouterr().err
     assert err == "posenet: error: /sys/r.json: cannot be written (Permission denied)\n"
-    assert main(eval_argv("--results", "/dev/null", "--force")) == 2
+    assert main(eval_argv("--results", "/dev/null")) == 2
     assert "is not a regular file" in capsys.readouterr().err
 
 

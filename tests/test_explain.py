@@ -343,7 +343,7 @@ def test_estimator_does_not_import_explain():
 # -- the command ---------------------------------------------------------------------------
 
 
-def test_cli_writes_prints_and_does_not_overwrite(tmp_path, monkeypatch, capsys):
+def test_cli_writes_prints_and_replaces_only_its_own_files(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     couple = str(IMAGES / "test_couple.jpg")
     assert main(["explain", couple]) == 0
@@ -359,14 +359,15 @@ def test_cli_writes_prints_and_does_not_overwrite(tmp_path, monkeypatch, capsys)
         luma = _luma(picture)
     assert luma.max() > 600  # a confident peak, painted pale yellow
 
-    (folder / "sheet.png").write_bytes(b"keep me")
+    (folder / "sheet.png").write_bytes(b"from an earlier run")  # replaced by a re-run
     (folder / "poses.png").unlink()
+    (folder / "poses.png").symlink_to(IMAGES / "test_couple.jpg")  # the input: never replaced
     assert main(["explain", couple]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.count("\n") == 1 and "--force" in captured.err
-    assert (folder / "sheet.png").read_bytes() == b"keep me"
-    assert not (folder / "poses.png").exists(), "refusing must happen before any writing"
+    assert captured.err.count("\n") == 1 and "poses.png: is one of the inputs" in captured.err
+    assert (folder / "sheet.png").read_bytes() == b"from an earlier run", "refused before work"
+    (folder / "poses.png").unlink()
 
     out = tmp_path / "elsewhere"
     argv = ["explain", couple, "--out", str(out), "--decoder", "single", "--size", "auto"]
@@ -374,8 +375,9 @@ def test_cli_writes_prints_and_does_not_overwrite(tmp_path, monkeypatch, capsys)
     assert capsys.readouterr().out.splitlines()[0] == str(out / "poses.png")
     with Image.open(out / "poses.png") as poses, Image.open(out / "offsets.png") as offsets:
         assert poses.size == offsets.size
-    assert main(["explain", couple, "--force"]) == 0
+    assert main(["explain", couple]) == 0  # the same command again replaces its pictures
     assert len(capsys.readouterr().out.splitlines()) == len(PANELS)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{name}.png" for name in PANELS)
     with Image.open(folder / "sheet.png") as sheet:
         assert sheet.size == sheet_layout((481, 353)).size
 

@@ -207,10 +207,9 @@ def test_cli_export_float16(tmp_path, capsys):
     assert f"wrote {out}" in text and "at 257x257" in text
     assert "check: float16 TFLite vs float32 on test_couple.jpg" in text
     assert Runtime(out.read_bytes()).input_size == (257, 257)
-    assert main(argv) == 2  # exists
-    assert "use --force" in capsys.readouterr().err
-    assert main([*argv, "--force", "--size", "250"]) == 0
+    assert main([*argv, "--size", "250"]) == 0  # a re-run replaces the file
     assert "note: size 250x250 rounded to 257x257" in capsys.readouterr().out
+    assert not list(tmp_path.glob(".*"))  # written through a temporary file, renamed
 
 
 @pytest.mark.parametrize(
@@ -272,12 +271,12 @@ def _digests(folder: Path) -> dict[str, str]:
     ],
 )
 def test_export_never_writes_over_its_inputs(inputs, monkeypatch, capsys, args, message):
-    """Even with --force: the model's files (by any path), the check image, calibration images."""
+    """The model's files (by any path), the check image, calibration images."""
     monkeypatch.chdir(inputs)
     before = _digests(inputs)
-    assert main(["export", *args, "--force"]) == 2
+    assert main(["export", *args]) == 2
     err = capsys.readouterr().err
-    assert message in err and "not even with --force" in err and err.count("\n") == 1
+    assert message in err and "never writes over its inputs" in err and err.count("\n") == 1
     assert _digests(inputs) == before
 
 
@@ -300,7 +299,7 @@ def test_export_refuses_bad_outputs_before_any_work(inputs, monkeypatch, capsys,
     monkeypatch.chdir(inputs)
     monkeypatch.setattr(posenet.export, "read_network", no_work)
     before = sorted(p.name for p in inputs.iterdir())
-    assert main(["export", "tfjs-075", "-o", output, "--force"]) == 2
+    assert main(["export", "tfjs-075", "-o", output]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"posenet: error: {message}") and err.count("\n") == 1
     assert sorted(p.name for p in inputs.iterdir()) == before

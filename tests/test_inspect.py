@@ -653,17 +653,25 @@ def test_tfjs_with_a_missing_shard_is_still_described(tmp_path: Path) -> None:
     assert report.totals.parameters == 1_258_195  # shapes come from the manifest
 
 
-def test_outputs_are_never_overwritten_without_force(tmp_path: Path, capsys) -> None:
-    model = str(coral_model("353_481"))
+def test_outputs_are_replaced_but_never_an_input(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "model.tflite"
+    shutil.copy(coral_model("353_481"), model)
+    before = model.read_bytes()
     for flag in ("--json", "--html"):
         target = tmp_path / f"out{flag}"
-        target.write_text("keep me")
-        code, _, err = run_cli(capsys, model, flag, str(target))
-        assert code == 2 and "--force" in err and target.read_text() == "keep me"
-        code, _, err = run_cli(capsys, model, flag, str(target), "--force")
-        assert code == 0 and target.read_text() != "keep me"
-    code, _, err = run_cli(capsys, model, "--json", str(tmp_path / "a"), "--html", str(tmp_path))
+        target.write_text("from an earlier run")
+        code, _, err = run_cli(capsys, str(model), flag, str(target))
+        assert code == 0 and target.read_text() != "from an earlier run"
+        (tmp_path / "link").unlink(missing_ok=True)
+        (tmp_path / "link").symlink_to(model)
+        for output in (model, tmp_path / "link"):
+            code, _, err = run_cli(capsys, str(model), flag, str(output))
+            assert code == 2 and "is one of the inputs" in err and model.read_bytes() == before
+    code, _, err = run_cli(
+        capsys, str(model), "--json", str(tmp_path / "a"), "--html", str(tmp_path)
+    )
     assert code == 2 and "folder" in err and not (tmp_path / "a").exists()
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
 
 
 def test_text_and_html_agree_on_the_numbers() -> None:

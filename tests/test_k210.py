@@ -181,12 +181,12 @@ def test_missing_python_for_nncase_is_explained_and_the_tflite_written(
 
 @pytest.mark.parametrize("output", ["self.kmodel", "self", "self.tflite"])
 def test_the_companion_tflite_never_overwrites_the_model(tmp_path, capsys, monkeypatch, output):
-    """-o m.kmodel also writes m.tflite: when that is the source model, refuse, even --force."""
+    """-o m.kmodel also writes m.tflite: when that is the source model, refuse."""
     source = tmp_path / "self.tflite"
     source.write_bytes(build_tflite(network(), (257, 257), 16))
     before = source.read_bytes()
     monkeypatch.chdir(tmp_path)
-    argv = ["export", "self.tflite", "--format", "k210", "-o", output, "--force"]
+    argv = ["export", "self.tflite", "--format", "k210", "-o", output]
     assert main([*argv, "--calibration", str(IMAGES)]) == 2
     err = capsys.readouterr().err
     assert "self.tflite: the float TFLite a k210 export writes beside it is the model file" in err

@@ -1,28 +1,33 @@
-"""Writing the user's output files safely.
+"""Writing files safely: the user's outputs and the model cache.
 
 Every command that writes checks its outputs before it starts working (so a bad
 path fails in a second, not after a long run) and writes through a temporary
-file renamed into place (so an interrupted run never leaves half a file).
+file in the same folder, renamed into place (so an interrupted run never leaves
+half a file, and a reader never sees one). Re-running a command replaces what it
+wrote before; what is never written over is anything the user gave as input,
+compared by real path, and anything that is not a regular file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import PosenetError
 
 
-def check_output(path: str | Path, *, force: bool, inputs: Iterable[Path] = ()) -> Path:
-    """`path` as a Path if it may be written; PosenetError saying why not.
+def check_output(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
+    """`path` as a Path if it may be written (created or replaced); PosenetError saying why not.
 
     Refused: an empty path, a folder (or a name ending in a separator), anything
-    but a regular file, a missing parent folder, one of `inputs` (never
-    overwritten, even with force), an existing file without `force`, and a place
-    that cannot be written, found by trying: permission bits alone would pass
-    root on a read-only or pseudo file system.
+    but a regular file (a symbolic link, a device, a pipe), a missing parent
+    folder, one of `inputs` (the same file by any path: symbolic links, `..`,
+    hard links), and a place that cannot be written, found by trying: permission
+    bits alone would pass root on a read-only or pseudo file system.
     """
     text = str(path)
     if not text.strip():
@@ -30,32 +35,89 @@ def check_output(path: str | Path, *, force: bool, inputs: Iterable[Path] = ()) 
     path = Path(path)
     if path.is_dir() or text.endswith(("/", os.sep)):
         raise PosenetError(f"{path}: is a folder, expected a file name")
-    if path.exists() and not path.is_file():
-        raise PosenetError(f"{path}: is not a regular file")
-    resolved = path.resolve()
-    if any(resolved == Path(p).resolve() for p in inputs):
+    if any(same_file(path, source) for source in inputs):
         raise PosenetError(f"{path}: is one of the inputs; refusing to write over it")
-    if not resolved.parent.is_dir():
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise PosenetError(f"{path}: is not a regular file; refusing to replace it")
+    if not path.resolve().parent.is_dir():
         raise PosenetError(f"{path}: folder {path.parent} does not exist")
-    if path.exists() and not force:
-        raise PosenetError(f"{path}: exists; use --force to overwrite")
     try:  # write_atomic creates a temporary file beside it: try exactly that
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        fd, probe = _temporary(path)
         os.close(fd)
-        os.unlink(probe)
+        probe.unlink()
     except OSError as exc:
         raise PosenetError(f"{path}: cannot be written ({exc.strerror or exc})") from None
     return path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """True when a and b name one file: the same real path, or the same inode."""
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary file whose content replaces `path` when the block ends without error.
+
+    The temporary file is created in path's folder (a rename never crosses file
+    systems) with the mode any new file gets (0666 less the umask, so 0644
+    usually), flushed to disk before the rename; on error it is removed and
+    `path` is left as it was.
+    """
+    path = Path(path)
+    try:
+        fd, tmp = _temporary(path)
+    except OSError as exc:
+        raise PosenetError(f"{path}: cannot write it ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         raise PosenetError(f"{path}: cannot write it ({exc.strerror or exc})") from None
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder (atomic_writer)."""
+    with atomic_writer(path) as out:
+        out.write(data)
+
+
+def save_image(image, path: str | Path, **params) -> None:
+    """Save a PIL image atomically, in the format path's suffix names."""
+    from PIL import Image
+
+    Image.init()
+    suffix = Path(path).suffix.lower()
+    try:
+        format = Image.registered_extensions()[suffix]
+    except KeyError:
+        raise PosenetError(f"{path}: unknown image format {suffix or '(none)'!r}") from None
+    with atomic_writer(path) as out:
+        image.save(out, format=format, **params)
+
+
+def _temporary(path: Path) -> tuple[int, Path]:
+    """Create `.<name>.<random>.partial` beside path, exclusively; (fd, its path).
+
+    Not tempfile.mkstemp: that makes 0600 files, and a cache or a drawing should
+    be readable like any other file the user makes.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")

@@ -17,7 +17,7 @@ from typing import Any
 from . import store
 from ._files import write_atomic
 from .errors import PosenetError
-from .formats import detect_format, read_network
+from .formats import detect_format, read_network, source_files
 from .network import with_output_stride
 from .runtime import infer_stride
 from .sizes import round_side
@@ -57,12 +57,25 @@ def resolve(model: str | Path | None) -> tuple[str, Path]:
     if model is None:
         model = store.DEFAULT_MODEL
     text = str(model)
-    if isinstance(model, Path) or Path(text).exists() or "/" in text or text.endswith(".tflite"):
+    if _names_a_path(model):
         path = Path(text).expanduser()
         if not path.exists():
             raise PosenetError(f"model file not found: {path}")
         return text, path
     return text, store.path(text)
+
+
+def given_files(model: str | Path | None) -> list[Path]:
+    """The files of a model the user named by path (a TF.js model's shards too); none for a
+    registry name. Commands never write their outputs over these."""
+    if model is None or not _names_a_path(model):
+        return []
+    return source_files(Path(str(model)).expanduser())
+
+
+def _names_a_path(model: str | Path) -> bool:
+    text = str(model)
+    return isinstance(model, Path) or Path(text).exists() or "/" in text or text.endswith(".tflite")
 
 
 def load_tflite(path: Path, name: str | None = None) -> LoadedModel:
@@ -133,11 +146,15 @@ def _cached_build(digest: str, build: Callable[[], bytes]) -> bytes:
     digest; a file whose own checksum no longer matches is rebuilt."""
     folder = store.home() / "built"
     model, checksum = folder / f"{digest}.tflite", folder / f"{digest}.sha256"
-    if model.is_file() and checksum.is_file():
+    try:  # another process may be replacing either file: a missing one means build
         data = model.read_bytes()
         if hashlib.sha256(data).hexdigest() == checksum.read_text().strip():
             return data
         log.warning("%s: damaged in the cache; building it again", model)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("%s: cannot read it (%s); building it again", model, exc.strerror or exc)
     data = build()
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from .. import store
-from .._files import check_output, write_atomic
+from .._files import check_output, save_image, write_atomic
 from ..decode import DECODERS
 from ..errors import PosenetError
 from ..image import FITS, RESAMPLES
@@ -21,11 +22,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     detect = commands.add_parser("detect", help="find poses in images or folders of images")
     detect.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     add_model_options(detect)
-    detect.add_argument("--json", metavar="FILE|-", help="write results as JSON (- for stdout)")
     detect.add_argument(
-        "--draw", metavar="FILE|DIR", help="write images with the poses drawn (DIR for several)"
+        "--json", metavar="FILE|-", help="write results as JSON to FILE (replaced), - for stdout"
     )
-    detect.add_argument("--force", action="store_true", help="overwrite existing output files")
+    detect.add_argument(
+        "--draw",
+        metavar="FILE|DIR/",
+        help="write images with the poses drawn: DIR/<name>-poses.<ext> per image (an existing "
+        "folder, or a name ending in /, created), or FILE for one image; replaced on re-runs",
+    )
     detect.set_defaults(run=run)
 
 
@@ -132,12 +137,14 @@ def _number(text: str) -> int | float:
 
 def run(args: argparse.Namespace) -> int:
     from ..image import find_images, load_image
+    from ..model import given_files
 
     images = find_images(args.images)
-    drawings = _plan_drawings(args, images)
+    inputs = [*images, *given_files(args.model)]
+    drawings = _plan_drawings(args.draw, images, inputs)
     json_path = None
     if args.json is not None and args.json != "-":
-        json_path = check_output(args.json, force=args.force, inputs=images)
+        json_path = check_output(args.json, inputs=inputs)
         if json_path.resolve() in {p.resolve() for p in drawings.values()}:
             raise PosenetError(f"{json_path}: named both for --json and --draw")
     estimator = estimator_from_args(args)
@@ -156,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
             if args.draw:
                 from ..render import draw_poses
 
-                draw_poses(pixels, result.poses).save(drawings[path])
+                save_image(draw_poses(pixels, result.poses), drawings[path])
             if args.json != "-":
                 scores = ", ".join(f"{p.score:.2f}" for p in result.poses) or "none"
                 t = estimator.timings
@@ -174,30 +181,36 @@ def run(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
-def _plan_drawings(args: argparse.Namespace, images: list[Path]) -> dict[Path, Path]:
+def _plan_drawings(draw: str | None, images: list[Path], inputs: list[Path]) -> dict[Path, Path]:
     """Where each drawn image goes, every path checked before any work starts.
 
-    `--draw DIR` (an existing folder, a name ending in /, or any name when there
-    are several images) gets `<stem>-poses<suffix>` per image; `--draw FILE` one
-    file whose suffix names a format Pillow writes.
+    `--draw DIR` (an existing folder, or a name ending in / that is created) gets
+    `<stem>-poses<suffix>` per image; `--draw FILE` one file whose suffix names a
+    format Pillow writes, and only for one image: a file name is never taken as
+    a folder to make.
     """
-    if args.draw is None:
+    if draw is None:
         return {}
-    if not args.draw.strip():
+    if not draw.strip():
         raise PosenetError("--draw: the path is empty")
-    target = Path(args.draw)
-    if target.is_dir() or len(images) > 1 or args.draw.endswith(("/", "\\")):
+    target = Path(draw)
+    if target.is_dir() or draw.endswith(("/", os.sep)):
         if target.exists() and not target.is_dir():
-            raise PosenetError(f"--draw {target}: is a file; several images need a folder")
+            raise PosenetError(f"--draw {draw}: is a file, not a folder")
         target.mkdir(parents=True, exist_ok=True)
         planned = {p: target / f"{p.stem}-poses{p.suffix.lower()}" for p in images}
+    elif len(images) > 1:
+        raise PosenetError(
+            f"--draw {draw}: {len(images)} images need a folder (an existing one, or a name "
+            "ending in /, which is created)"
+        )
     else:
         planned = {images[0]: target}
     seen: dict[Path, Path] = {}
     for image, out in planned.items():
         if out.suffix.lower() not in _writable_suffixes():
             raise PosenetError(f"--draw {out}: unknown image format {out.suffix or '(none)'!r}")
-        check_output(out, force=args.force, inputs=images)
+        check_output(out, inputs=inputs)
         if out.resolve() in seen:
             raise PosenetError(
                 f"--draw: {seen[out.resolve()]} and {image} would both be drawn to {out}"

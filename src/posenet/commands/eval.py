@@ -8,7 +8,6 @@ import statistics
 from pathlib import Path
 
 from .._files import check_output, write_atomic
-from ..errors import PosenetError
 from ._progress import progress_bar
 from .detect import add_model_options, estimator_from_args
 
@@ -16,7 +15,7 @@ from .detect import add_model_options, estimator_from_args
 def register(commands: argparse._SubParsersAction) -> None:
     ev = commands.add_parser(
         "eval",
-        help="COCO keypoint AP/AR on an annotated image set (needs posenet[eval])",
+        help="COCO keypoint AP/AR on an annotated image set (needs posenet-toolkit[eval])",
         description="COCO keypoint AP/AR of a model and decoder, scored by pycocotools. Every "
         "image is checked before the run (present, readable, the annotated size) and any "
         "problem stops it, all listed at once: figures over part of a set are not comparable. "
@@ -28,8 +27,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     ev.add_argument("--images", required=True, metavar="DIR", help="folder holding the images")
     add_model_options(ev)
-    ev.add_argument("--results", metavar="OUT.json", help="also write the COCO results file")
-    ev.add_argument("--force", action="store_true", help="overwrite an existing --results file")
+    ev.add_argument(
+        "--results", metavar="OUT.json", help="also write the COCO results file (replaced)"
+    )
     ev.set_defaults(run=run)
 
 
@@ -37,9 +37,12 @@ def run(args: argparse.Namespace) -> int:
     from .. import evaluate
 
     evaluate.require_pycocotools()  # before any work: the run may take hours
+    from ..model import given_files
+
     dataset = evaluate.load_annotations(args.annotations)
-    _check_results_path(args)
-    evaluate.image_paths(dataset, args.images)
+    images = evaluate.image_paths(dataset, args.images)
+    if args.results:  # checked before an evaluation that may take hours
+        check_output(args.results, inputs=[args.annotations, *images, *given_files(args.model)])
     estimator = estimator_from_args(args)  # says on stderr if --size was rounded
     predictions = evaluate.predict(estimator, dataset, args.images, progress_bar("eval", "images"))
     if args.results:
@@ -63,12 +66,3 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(evaluate.format_table(metrics))
     return 0
-
-
-def _check_results_path(args: argparse.Namespace) -> None:
-    """Check --results before an evaluation that may take hours: never the annotation
-    file, not over a file without --force, and somewhere it can be written."""
-    if args.results:
-        if Path(args.results).resolve() == Path(args.annotations).resolve():
-            raise PosenetError(f"{args.results}: is the annotation file; choose another")
-        check_output(args.results, force=args.force)

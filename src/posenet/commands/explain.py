@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._files import check_output, save_image
 from ..errors import PosenetError
 from ..heads import Heads
 from ..poses import Pose
@@ -30,9 +31,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     explain.add_argument("image", metavar="IMAGE", help="an image file")
     add_model_options(explain)
     explain.add_argument(
-        "--out", metavar="DIR", help="folder for the PNG files (default ./explain-<image stem>)"
+        "--out",
+        metavar="DIR",
+        help="folder for the PNG files, created if missing; files of an earlier run are "
+        "replaced (default ./explain-<image stem>)",
     )
-    explain.add_argument("--force", action="store_true", help="overwrite existing output files")
     explain.set_defaults(run=run)
 
 
@@ -42,10 +45,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.flip:
         raise PosenetError("--flip does not apply to explain: it draws what the network saw")
+    from ..model import given_files
+
     image = Path(args.image)
     pixels = load_image(image)
     folder = Path(args.out) if args.out else Path(f"explain-{image.stem}")
-    outputs = _check_outputs(folder, image, PANELS, force=args.force)
+    outputs = _check_outputs(folder, PANELS, inputs=[image, *given_files(args.model)])
     estimator = estimator_from_args(args)
     fitted, heads, poses = network_view(estimator, pixels)
     title = (
@@ -55,11 +60,11 @@ def run(args: argparse.Namespace) -> int:
     pictures = explain(fitted, heads, poses, title=title)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for name, picture in pictures.items():
-            picture.save(outputs[name], compress_level=3)
-            print(outputs[name])
     except OSError as exc:
-        raise PosenetError(f"{folder}: cannot write ({exc.strerror or exc})") from None
+        raise PosenetError(f"{folder}: cannot create it ({exc.strerror or exc})") from None
+    for name, picture in pictures.items():
+        save_image(picture, outputs[name], compress_level=3)
+        print(outputs[name])
     return 0
 
 
@@ -82,20 +87,13 @@ def network_view(estimator: Estimator, pixels: np.ndarray) -> tuple[np.ndarray, 
     return fitted.pixels, heads, poses
 
 
-def _check_outputs(
-    folder: Path, image: Path, names: tuple[str, ...], *, force: bool
-) -> dict[str, Path]:
-    """Each picture's file; refuse a folder that is a file, drawing over the input,
-    and overwriting anything without --force — all before any work is done."""
+def _check_outputs(folder: Path, names: tuple[str, ...], *, inputs: list[Path]) -> dict[str, Path]:
+    """Each picture's file, checked before any work is done: the folder is a folder,
+    and no picture would replace an input or anything but a regular file."""
     if folder.exists() and not folder.is_dir():
         raise PosenetError(f"{folder}: exists and is not a folder")
     outputs = {name: folder / f"{name}.png" for name in names}
-    source = image.resolve()
-    for path in outputs.values():
-        if path.resolve() == source:
-            raise PosenetError(f"{path}: refusing to draw over the input image")
-    existing = [path for path in outputs.values() if path.exists()]
-    if existing and not force:
-        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-        raise PosenetError(f"{existing[0]}: exists{more}; use --force to overwrite")
+    if folder.is_dir():
+        for path in outputs.values():
+            check_output(path, inputs=inputs)
     return outputs

@@ -20,7 +20,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         + ".",
     )
     export.add_argument("model", metavar="MODEL", help="model name or file (any format read)")
-    export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    export.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="file to write (replaced if it exists; never an input)",
+    )
     export.add_argument(
         "--format", default="tflite", metavar="FORMAT", help=f"{' | '.join(FORMATS)} (tflite)"
     )
@@ -40,12 +46,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--check-image", metavar="IMAGE", help="image for the checks (default: first calibration)"
     )
-    export.add_argument(
-        "--force",
-        action="store_true",
-        help="overwrite existing output files (never an input: the model's files, the check "
-        "image or a calibration image)",
-    )
     export.set_defaults(run=run)
 
 
@@ -61,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
         quantize=args.quantize,
         calibration=args.calibration,
         check_image=args.check_image,
-        overwrite=args.force,
     )
     height, width = result.input_size
     for note in result.notes:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
+from .._files import check_output, same_file, write_atomic
 from ..errors import PosenetError
 from ..sizes import SIZE_FORMS
 
@@ -35,37 +35,35 @@ def register(commands: argparse._SubParsersAction) -> None:
         nargs="?",
         const="-",
         metavar="FILE",
-        help="write the report as JSON to FILE (to stdout when no FILE is given)",
+        help="write the report as JSON to FILE, replaced on re-runs (to stdout when no FILE "
+        "is given)",
     )
-    inspect.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
-    inspect.add_argument("--force", action="store_true", help="overwrite existing output files")
+    inspect.add_argument(
+        "--html", metavar="FILE", help="write a self-contained HTML report (replaced on re-runs)"
+    )
     inspect.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Describe args.model; outputs are checked before any work so that nothing is half-done."""
     from ..inspection import inspect_model, render_html, render_text
+    from ..model import given_files
 
     targets = [f for f in (args.json, args.html) if f and f != "-"]
-    if args.json and args.html and args.json == args.html:
+    if len(targets) == 2 and same_file(*targets):
         raise PosenetError("--json and --html name the same file")
+    inputs = given_files(args.model)
     for target in targets:
-        path = Path(target)
-        if path.is_dir():
-            raise PosenetError(f"{target}: is a folder, expected a file name")
-        if path.exists() and not args.force:
-            raise PosenetError(f"{target}: exists; use --force to overwrite")
-        if not path.parent.is_dir():
-            raise PosenetError(f"{target}: folder {path.parent} does not exist")
+        check_output(target, inputs=inputs)
     report = inspect_model(args.model, size=args.size)
     if args.html:
-        _write(Path(args.html), render_html(report), args.force)
+        write_atomic(args.html, render_html(report).encode())
     if args.json:
         text = json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n"
         if args.json == "-":
             sys.stdout.write(text)
         else:
-            _write(Path(args.json), text, args.force)
+            write_atomic(args.json, text.encode())
     if args.json != "-":
         if args.html or args.json:
             written = ", ".join(targets)
@@ -73,14 +71,3 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(render_text(report))
     return 0
-
-
-def _write(path: Path, text: str, force: bool) -> None:
-    """Write text; without force, refuse a file that appeared since the check."""
-    try:
-        with path.open("w" if force else "x", encoding="utf-8") as f:
-            f.write(text)
-    except FileExistsError:
-        raise PosenetError(f"{path}: exists; use --force to overwrite") from None
-    except OSError as exc:
-        raise PosenetError(f"{path}: cannot write it ({exc.strerror})") from None

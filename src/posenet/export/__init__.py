@@ -18,15 +18,14 @@ POSENET_CALIBRATION folder; there is no built-in set, because ranges measured
 on images unlike the deployment's make a quietly worse model.
 
 Outputs are checked before any work: a folder, a missing or unwritable folder,
-an existing file without `overwrite`, and above all any input - the model's
-files (a TF.js model's JSON and shards, through symlinks too), the check image,
-a calibration image - are refused with one PosenetError. An input is never
-written over, whatever `overwrite` says.
+anything but a regular file, and above all any input - the model's files (a
+TF.js model's JSON and shards, through symlinks too), the check image, a
+calibration image - are refused with one PosenetError. Files of an earlier
+export are replaced, each through a temporary file renamed into place.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -36,10 +35,10 @@ from typing import Protocol
 
 import numpy as np
 
-from .._files import check_output
+from .._files import check_output, same_file, write_atomic
 from ..decode import DEFAULT_DECODER
 from ..errors import PosenetError
-from ..formats import detect_format, read_network
+from ..formats import detect_format, read_network, source_files
 from ..heads import Heads
 from ..image import find_images, fit, load_image
 from ..model import load_tflite, resolve
@@ -126,7 +125,6 @@ def export(
     calibration: str | Path | None = None,
     check_image: str | Path | None = None,
     decoder: str = DEFAULT_DECODER,
-    overwrite: bool = False,
 ) -> ExportResult:
     """Export model (registry name or file) to output in format, then check it.
 
@@ -140,10 +138,9 @@ def export(
     check_image: image for the checks; default the first calibration image,
         else a synthetic one (heads only: it holds no people).
     decoder: decoder used to compare poses.
-    overwrite: replace existing output files (never an input: see above).
-    Raises PosenetError for anything the user can fix: an output that is a
-    folder, in a missing or unwritable folder, that exists (without overwrite)
-    or is one of the inputs; an unknown format or quantization, an Edge TPU
+    Existing output files are replaced. Raises PosenetError for anything the
+    user can fix: an output that is a folder, in a missing or unwritable
+    folder, not a regular file or one of the inputs; an unknown format or quantization, an Edge TPU
     file, a size the target cannot take, missing calibration images, a missing
     Python 3.10 or nncase (the K210 float TFLite is written before nncase
     runs, and the message says where).
@@ -162,7 +159,7 @@ def export(
     name, path = resolve(model)
     _refuse_inputs(files, _inputs(path, check_image, calibration))
     for file in files:
-        check_output(file, force=overwrite)
+        check_output(file)
     network = read_network(path)
     stride = output_stride or network.native_output_stride
     notes: list[str] = []
@@ -190,7 +187,7 @@ def export(
     context = _Context(image, image_name, decoder, stride)
     if format == "tflite":
         data = export_tflite(network, input_size, stride, quantize, calibration_images)
-        files[0].write_bytes(data)
+        write_atomic(files[0], data)
         label = f"{quantize if quantize != 'none' else 'float32'} TFLite"
         checks = [context.check(build_tflite(network, input_size, stride), data, label, "float32")]
         if detect_format(path) == "tflite":
@@ -205,7 +202,7 @@ def export(
             f"output stride {stride} dilates {', '.join(dilated)}; the KPU has no dilated "
             "convolution, so nncase runs them with CPU help and splits the KPU regions"
         )
-    tflite_path.write_bytes(float_model)
+    write_atomic(tflite_path, float_model)
     aligned = (round_side(input_size[0], stride), round_side(input_size[1], stride))
     checks = [
         context.check(
@@ -219,7 +216,7 @@ def export(
         kmodel = compile_kmodel(float_model, calibration_images)
     except PosenetError as exc:
         raise PosenetError(f"{exc} (the float TFLite was written to {tflite_path})") from None
-    kmodel_path.write_bytes(kmodel.data)
+    write_atomic(kmodel_path, kmodel.data)
     reference = Runtime(float_model, threads=1)
     checks.append(
         context.compare(
@@ -286,7 +283,7 @@ def _inputs(
 ) -> list[tuple[str, Path]]:
     """(what, path) of every file export may read: the model's, the check image, and the
     images of the calibration source (given or $POSENET_CALIBRATION) even when unused."""
-    files = _model_files(model)
+    files = source_files(model)
     found = [("the model file", files[0])] if files else []
     found += [("a file of the model", f) for f in files[1:]]
     if check_image is not None:
@@ -297,49 +294,13 @@ def _inputs(
     return found
 
 
-def _model_files(path: Path) -> list[Path]:
-    """The files a model is read from: the file itself, or a TF.js model's JSON and the
-    weight files its manifest names. A manifest that cannot be read adds nothing (reading
-    the model fails later, before anything is written)."""
-    from ..formats.tfjs_checkpoint import read_manifest
-    from ..formats.tfjs_graph import find_model_json
-
-    files = [path] if path.is_file() else []
-    try:
-        kind = detect_format(path)
-        if kind == "tfjs-graph":
-            model_json = find_model_json(path)
-            manifest = json.loads(model_json.read_text(encoding="utf-8"))["weightsManifest"]
-            shards = [p for group in manifest for p in group["paths"]]
-            files = [model_json, *(model_json.parent / p for p in shards)]
-        elif kind == "tfjs-checkpoint":
-            manifest_path, manifest = read_manifest(path)
-            names = [e["filename"] for e in manifest.values() if isinstance(e, dict)]
-            files = [manifest_path, *(manifest_path.parent / n for n in names)]
-    except (PosenetError, OSError, ValueError, TypeError, KeyError):
-        pass
-    return files
-
-
 def _refuse_inputs(files: Sequence[Path], inputs: Sequence[tuple[str, Path]]) -> None:
-    """An output that is an input (the same file by any path) is refused, even to --force."""
+    """An output that is an input (the same file by any path) is refused."""
     for n, file in enumerate(files):
         for what, source in inputs:
-            if _same_file(file, source):
+            if same_file(file, source):
                 role = "-o" if n == 0 else "the float TFLite a k210 export writes beside it"
-                raise PosenetError(
-                    f"{file}: {role} is {what}; export never writes over its inputs, "
-                    "not even with --force"
-                )
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
+                raise PosenetError(f"{file}: {role} is {what}; export never writes over its inputs")
 
 
 def _source_size(path: Path) -> tuple[int, int]:

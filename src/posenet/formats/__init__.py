@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import PosenetError
 from ..network import Network
 
-__all__ = ["FORMATS", "Format", "detect_format", "read_network"]
+__all__ = ["FORMATS", "Format", "detect_format", "read_network", "source_files"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,32 @@ def read_network(path: str | Path) -> Network:
     fmt = FORMATS[detect_format(path)]
     module = importlib.import_module(f"{__name__}.{fmt.module}")
     return getattr(module, fmt.reader)(Path(path))
+
+
+def source_files(path: str | Path) -> list[Path]:
+    """The files a model is read from: the file itself, or a TF.js model's JSON and the
+    weight files its manifest names. Outputs are checked against these, so that no
+    command writes over its own model. A manifest that cannot be read adds nothing
+    (reading the model fails later, before anything is written)."""
+    from .tfjs_checkpoint import read_manifest
+    from .tfjs_graph import find_model_json
+
+    path = Path(path)
+    files = [path] if path.is_file() else []
+    try:
+        kind = detect_format(path)
+        if kind == "tfjs-graph":
+            model_json = find_model_json(path)
+            manifest = json.loads(model_json.read_text(encoding="utf-8"))["weightsManifest"]
+            shards = [p for group in manifest for p in group["paths"]]
+            files = [model_json, *(model_json.parent / p for p in shards)]
+        elif kind == "tfjs-checkpoint":
+            manifest_path, manifest = read_manifest(path)
+            names = [e["filename"] for e in manifest.values() if isinstance(e, dict)]
+            files = [manifest_path, *(manifest_path.parent / n for n in names)]
+    except (PosenetError, OSError, ValueError, TypeError, KeyError):
+        pass
+    return files
 
 
 def _json_kind(path: Path) -> str | None:
