@@ -18,6 +18,8 @@ def test_list_marks_default_and_cached(tmp_path, monkeypatch, capsys):
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     assert f"{store.DEFAULT_MODEL} *" in out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "built in" in rows[store.DEFAULT_MODEL] and " no " in rows["tfjs-075"]
     assert all(spec.name in out for spec in store.REGISTRY)
 
 
@@ -36,10 +38,11 @@ def test_pull_over_http_from_localhost(tmp_path, monkeypatch, capsys):
     try:
         monkeypatch.setenv("POSENET_HOME", str(tmp_path))
         monkeypatch.setenv("POSENET_MIRROR", f"http://127.0.0.1:{server.server_address[1]}")
-        assert main(["models", "path", "coral-075-353x481"]) == 0
+        assert main(["models", "path", "coral-075-481x641"]) == 0
         path = Path(capsys.readouterr().out.strip())
+        assert path == tmp_path / "models" / store.spec("coral-075-481x641").entry.path
         assert (
-            path.read_bytes() == (MODELS / store.spec("coral-075-353x481").entry.path).read_bytes()
+            path.read_bytes() == (MODELS / store.spec("coral-075-481x641").entry.path).read_bytes()
         )
     finally:
         server.shutdown()
@@ -48,15 +51,15 @@ def test_pull_over_http_from_localhost(tmp_path, monkeypatch, capsys):
 
 def test_pull_refuses_a_file_with_the_wrong_checksum(tmp_path, monkeypatch, capsys):
     mirror = tmp_path / "mirror"
-    entry = store.spec("coral-075-353x481").entry
+    entry = store.spec("coral-075-481x641").entry
     (mirror / entry.path).parent.mkdir(parents=True)
     (mirror / entry.path).write_bytes(b"tampered" * 1000)
     monkeypatch.setenv("POSENET_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("POSENET_MIRROR", str(mirror))
-    assert main(["models", "pull", "coral-075-353x481"]) == 2
+    assert main(["models", "pull", "coral-075-481x641"]) == 2
     err = capsys.readouterr().err
     assert "sha256 mismatch" in err and err.count("\n") == 1
-    assert not store.is_cached(store.spec("coral-075-353x481"))
+    assert not store.is_cached(store.spec("coral-075-481x641"))
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -1,12 +1,15 @@
 """The model store: named models, their public URLs and checksums, a local cache.
 
 A registry of frozen specs is the one list of known models; the CLI, the
-downloader and the tests all read it. Files land in the cache
-(`POSENET_HOME`, else the user's cache dir) only after their sha256 matched,
-through a temporary file renamed into place, so a failed or corrupted download
-leaves nothing behind. `POSENET_MIRROR` names a folder or an http(s) base URL
-laid out like the registry's relative paths, for machines without internet;
-`POSENET_OFFLINE=1` stops it from trying the public URLs at all.
+downloader and the tests all read it. The default model ships inside the
+package (`models/`, laid out like the cache), so the first command works with
+no network; it is checked against its sha256 like any other file. Other files
+land in the cache (`POSENET_HOME`, else the user's cache dir) only after their
+sha256 matched, through a temporary file renamed into place, so a failed or
+corrupted download leaves nothing behind, and two processes repairing the same
+damaged file both end up with a good one. `POSENET_MIRROR` names a folder or an
+http(s) base URL laid out like the registry's relative paths, for machines
+without internet; `POSENET_OFFLINE=1` stops it from trying the public URLs at all.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ import hashlib
 import logging
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._files import atomic_writer
 from .errors import PosenetError
 
 log = logging.getLogger(__name__)
@@ -194,6 +197,8 @@ REGISTRY: tuple[ModelSpec, ...] = (
 )
 
 DEFAULT_MODEL = "coral-075-353x481"
+#: Files shipped inside the package, laid out like the cache: the default model.
+PACKAGED = Path(__file__).with_name("models")
 _BY_NAME = {spec.name: spec for spec in REGISTRY}
 
 
@@ -224,15 +229,29 @@ def cached_path(file: ModelFile) -> Path:
     return home() / "models" / file.path
 
 
+def packaged_path(file: ModelFile) -> Path | None:
+    """The package's own copy of `file` when it ships one and its sha256 matches, else None."""
+    candidate = PACKAGED / file.path
+    if not candidate.is_file():
+        return None
+    if _sha256(candidate) == file.sha256:
+        return candidate
+    log.warning("%s: the packaged copy is damaged (sha256 mismatch); not using it", candidate)
+    return None
+
+
+def is_packaged(model: ModelSpec) -> bool:
+    return all(packaged_path(f) for f in model.files)
+
+
 def is_cached(model: ModelSpec) -> bool:
-    return all(cached_path(f).is_file() for f in model.files)
+    """True when every file of `model` is at hand: shipped in the package or in the cache."""
+    return all(packaged_path(f) or cached_path(f).is_file() for f in model.files)
 
 
 def path(name: str, progress: Progress | None = None) -> Path:
     """Local path of a model's entry file, fetching it into the cache first if needed."""
-    model = spec(name)
-    pull(model, progress)
-    return cached_path(model.entry)
+    return pull(spec(name), progress)[0]
 
 
 def pull(model: ModelSpec, progress: Progress | None = None) -> list[Path]:
@@ -241,12 +260,19 @@ def pull(model: ModelSpec, progress: Progress | None = None) -> list[Path]:
 
 
 def _fetch(file: ModelFile, model_name: str, progress: Progress | None) -> Path:
+    if packaged := packaged_path(file):
+        return packaged
     target = cached_path(file)
-    if target.is_file():
+    try:  # no is_file() first: another process may replace the file at any moment
         if _sha256(target) == file.sha256:
             return target
+        # Not removed: the good copy fetched below replaces it in one rename, so a
+        # process repairing it at the same time never finds the file missing.
         log.warning("%s: damaged in the cache (sha256 mismatch); fetching it again", target)
-        target.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("%s: cannot read it (%s); fetching it again", target, exc.strerror or exc)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -261,6 +287,14 @@ def _fetch(file: ModelFile, model_name: str, progress: Progress | None) -> Path:
         sources.append(file.url)
     problems = []
     for source in sources:
+        remote = source.startswith(("http://", "https://"))
+        log.log(
+            logging.WARNING if remote else logging.INFO,  # a download is a wait: say so
+            "model %s: fetching %s from %s",
+            model_name,
+            Path(file.path).name,
+            source,
+        )
         try:
             _download(source, file.sha256, target, progress)
             return target
@@ -294,33 +328,28 @@ def _sha256(path: Path) -> str:
 
 
 def _download(source: str, sha256: str, target: Path, progress: Progress | None) -> None:
-    """Copy `source` (URL or path) to `target` via a verified temporary file."""
+    """Copy `source` (URL or path) to `target` via a verified temporary file beside it,
+    renamed into place (readable like any file the user makes: 0644 under umask 022)."""
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=".partial-", dir=target.parent)
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                reader, total = _open(source)
-            except (OSError, urllib.error.URLError, ValueError) as exc:
-                raise _FetchError(f"{source}: {_reason(exc)}") from None
-            with reader:
-                done = 0
-                while chunk := reader.read(1 << 16):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total)
-            out.flush()
-            os.fsync(out.fileno())
-        if digest.hexdigest() != sha256:
-            raise _FetchError(f"{source}: sha256 mismatch (got {digest.hexdigest()[:12]}...)")
-        os.replace(tmp, target)
+        reader, total = _open(source)
+    except (OSError, urllib.error.URLError, ValueError) as exc:
+        raise _FetchError(f"{source}: {_reason(exc)}") from None
+    try:
+        with reader, atomic_writer(target) as out:
+            done = 0
+            while chunk := reader.read(1 << 16):
+                out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+            if digest.hexdigest() != sha256:
+                raise _FetchError(f"{source}: sha256 mismatch (got {digest.hexdigest()[:12]}...)")
+    except PosenetError as exc:  # atomic_writer's OSError, e.g. a full disk
+        raise _FetchError(str(exc)) from None
     except (OSError, urllib.error.URLError) as exc:
         raise _FetchError(f"{source}: {_reason(exc)}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _open(source: str):
@@ -343,11 +372,14 @@ def _reason(exc: BaseException) -> str:
 
 __all__ = [
     "DEFAULT_MODEL",
+    "PACKAGED",
     "REGISTRY",
     "ModelFile",
     "ModelSpec",
     "home",
     "is_cached",
+    "is_packaged",
+    "packaged_path",
     "path",
     "pull",
     "spec",

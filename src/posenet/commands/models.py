@@ -28,7 +28,7 @@ def _models_list(args: argparse.Namespace) -> int:
     for spec in store.REGISTRY:
         size = f"{spec.input_size[0]}x{spec.input_size[1]}" if spec.input_size else "any"
         name = spec.name + (" *" if spec.name == store.DEFAULT_MODEL else "")
-        cached = "yes" if store.is_cached(spec) else "no"
+        cached = "built in" if store.is_packaged(spec) else "yes" if store.is_cached(spec) else "no"
         rows.append((name, spec.format, size, cached, spec.description))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
