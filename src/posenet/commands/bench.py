@@ -10,7 +10,11 @@ from .detect import add_model_options, estimator_kwargs
 
 def register(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser(
-        "bench", help="time load, preprocess, network and decoder on this machine"
+        "bench",
+        help="time load, preprocess, network and decoder on this machine",
+        description="Time each stage of the estimator (model load, preprocessing, the "
+        "network, the decoder) over repeated calls on one image, and print medians and "
+        "spreads; the figures are for this machine, compare their ratios.",
     )
     add_model_options(bench)
     bench.add_argument("--runs", type=int, default=20, metavar="N", help="timed calls (default 20)")

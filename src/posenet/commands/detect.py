@@ -19,7 +19,14 @@ from ..sizes import SIZE_FORMS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    detect = commands.add_parser("detect", help="find poses in images or folders of images")
+    detect = commands.add_parser(
+        "detect",
+        help="find poses in images or folders of images",
+        description="Find the people in images (files, or every image directly inside a "
+        "folder): per image, one line with the pose scores and timings, or JSON, and "
+        "optionally the image with the skeletons drawn. Keypoints are in image pixels. "
+        "The default model ships with posenet; others are fetched once into the cache.",
+    )
     detect.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     add_model_options(detect)
     detect.add_argument(
@@ -51,12 +58,37 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help="dilations when --stride differs from the model's: atrous rule (default) or "
         "source (keep the source's tap spacing; better for the published stride-16 graphs)",
     )
-    parser.add_argument("--decoder", choices=DECODERS, default="coral", help="default: coral")
-    parser.add_argument("--fit", choices=FITS, default="pad", help="default: pad")
-    parser.add_argument("--resample", choices=RESAMPLES, default="bilinear")
-    parser.add_argument("--max-poses", type=int, metavar="N", help="max_detections")
-    parser.add_argument("--min-score", type=float, metavar="S", help="score_threshold")
-    parser.add_argument("--nms-radius", type=float, metavar="PX", help="nms_radius")
+    parser.add_argument(
+        "--decoder",
+        choices=DECODERS,
+        default="coral",
+        help="coral (Coral's PosenetDecoderOp, default), tfjs (TF.js decodeMultiplePoses) "
+        "or single (one person)",
+    )
+    parser.add_argument(
+        "--fit",
+        choices=FITS,
+        default="pad",
+        help="fit the image to the network input: pad (keep the aspect ratio, default) or stretch",
+    )
+    parser.add_argument(
+        "--resample",
+        choices=RESAMPLES,
+        default="bilinear",
+        help="resize: bilinear (TF.js's, default), nearest (as Coral's reference) or antialias",
+    )
+    parser.add_argument(
+        "--max-poses", type=int, metavar="N", help="most poses per image (max_detections)"
+    )
+    parser.add_argument(
+        "--min-score", type=float, metavar="S", help="lowest pose score kept (score_threshold)"
+    )
+    parser.add_argument(
+        "--nms-radius",
+        type=float,
+        metavar="PX",
+        help="keypoints of two poses closer than this are one (nms_radius)",
+    )
     parser.add_argument(
         "-O",
         "--decoder-option",

@@ -9,17 +9,36 @@ from ._progress import progress_bar
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    models = commands.add_parser("models", help="list, download or locate named models")
-    verbs = models.add_subparsers(dest="verb", required=True, parser_class=type(models))
-    verbs.add_parser("list", help="the known models and whether they are cached").set_defaults(
-        run=_models_list
+    models = commands.add_parser(
+        "models",
+        help="list, download or locate named models",
+        description="The named models posenet knows: their formats and whether they are at "
+        "hand. The default ships with posenet; the others are fetched once, checked against "
+        "their sha256, into the cache ($POSENET_HOME, else ~/.cache/posenet), from "
+        "$POSENET_MIRROR (a folder or URL) or their public URLs.",
     )
-    pull = verbs.add_parser("pull", help="download models into the cache (default: the default)")
-    pull.add_argument("names", nargs="*", metavar="NAME")
+    verbs = models.add_subparsers(
+        dest="verb", metavar="VERB", title="verbs", parser_class=type(models)
+    )
+    verbs.add_parser(
+        "list",
+        help="the known models and whether they are cached",
+        description="Every registry model: name, format, input size, where it is, what it is.",
+    ).set_defaults(run=_models_list)
+    pull = verbs.add_parser(
+        "pull",
+        help="download models into the cache (default: the default)",
+        description="Fetch models into the cache now, e.g. before going offline.",
+    )
+    pull.add_argument("names", nargs="*", metavar="NAME", help="registry names (models list)")
     pull.add_argument("--all", action="store_true", help="every model in the registry")
     pull.set_defaults(run=_models_pull)
-    where = verbs.add_parser("path", help="print the local path of a model, fetching it if needed")
-    where.add_argument("name", metavar="NAME")
+    where = verbs.add_parser(
+        "path",
+        help="print the local path of a model, fetching it if needed",
+        description="Print the file a model is read from (fetching it first if needed).",
+    )
+    where.add_argument("name", metavar="NAME", help="a registry name (models list)")
     where.set_defaults(run=_models_path)
 
 
