@@ -9,12 +9,42 @@ Python loop, the decoders 0.1 ms against 5-10 ms.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
 import numba
+from numba.core import event
 
 F = TypeVar("F", bound=Callable)
+
+log = logging.getLogger(__name__)
+
+
+class _CompileNotice(event.Listener):
+    """Says once per process, on stderr, that numba is compiling posenet's kernels: the
+    first run after an install (or a change to a kernel's file) waits a few seconds for
+    it, and a silent wait looks like a hang. Loading compiled kernels from numba's disk
+    cache fires no compile event, so warm runs say nothing."""
+
+    def __init__(self) -> None:
+        self.said = False
+
+    def on_start(self, compiling: event.Event) -> None:
+        dispatcher = (compiling.data or {}).get("dispatcher")
+        module = getattr(getattr(dispatcher, "py_func", None), "__module__", "") or ""
+        if not self.said and module.startswith("posenet."):
+            self.said = True
+            log.warning(
+                "compiling the resize and decoder kernels with numba (first run after "
+                "installing: a few seconds, then cached on disk)"
+            )
+
+    def on_end(self, compiling: event.Event) -> None:
+        pass
+
+
+event.register("numba:compile", _CompileNotice())
 
 
 def kernel(function: F) -> F:
