@@ -1,4 +1,10 @@
-"""Shared fixtures: the read-only assets in ../shared/assets, never copied."""
+"""Shared fixtures: the read-only assets in ../shared/assets, never copied.
+
+POSENET_ASSETS names another assets folder; without one the session stops at once.
+The K210 tests use the nncase environment `posenet export --format k210` uses
+(export.k210.nncase_venv(): POSENET_NNCASE_VENV, else the user's posenet cache),
+fixed here before each test points POSENET_HOME at a temporary cache.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from posenet.export.k210 import nncase_venv
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = Path(os.environ.get("POSENET_ASSETS", ROOT.parent / "shared" / "assets")).resolve()
 MODELS = ASSETS / "models"
@@ -17,19 +25,25 @@ REFERENCE = ASSETS / "reference"
 CORAL = MODELS / "coral"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Without the shared assets every test would fail: stop at once, in one line."""
+    if not (MODELS.is_dir() and IMAGES.is_dir() and REFERENCE.is_dir()):
+        pytest.exit(
+            f"the tests need the shared assets (models, images, reference outputs) at "
+            f"{ASSETS}, which is missing or incomplete: put them there or set POSENET_ASSETS "
+            "to their folder",
+            returncode=4,
+        )
+    os.environ["POSENET_NNCASE_VENV"] = str(nncase_venv())  # one venv, the export's own
+
+
 def coral_model(size: str) -> Path:
     """Path of a Coral `_quant_decoder` model, size as 'HHH_WWW'."""
     return CORAL / f"posenet_mobilenet_v1_075_{size}_quant_decoder.tflite"
 
 
 @pytest.fixture(scope="session")
-def assets() -> Path:
-    assert ASSETS.is_dir(), f"shared assets not found at {ASSETS}"
-    return ASSETS
-
-
-@pytest.fixture(scope="session")
-def couple_path(assets: Path) -> Path:
+def couple_path() -> Path:
     return IMAGES / "test_couple.jpg"
 
 

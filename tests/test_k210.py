@@ -5,9 +5,10 @@ Tolerances: the explicit-pad layout equals SAME to 1e-5 at the odd sizes
 uint8 by nncase, finds both people of test_couple within a mean keypoint
 distance of 4 px (model-input pixels) of the float TFLite it was compiled from.
 
-The kmodel tests compile for real: the first one creates nncase's venv
-(Python 3.10 + nncase 1.9 from PyPI) unless POSENET_NNCASE_VENV names one
-that exists (.ci/run does), then one compile serves the module.
+The kmodel tests compile for real, in the nncase venv the export itself uses
+(conftest.py: POSENET_NNCASE_VENV, else the user's posenet cache); the first
+run on a machine creates it (Python 3.10 + nncase 1.9 from PyPI), then one
+compile serves the module.
 """
 
 from __future__ import annotations
