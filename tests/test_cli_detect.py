@@ -15,9 +15,10 @@ from PIL import Image
 from posenet import store
 from posenet.cli import main
 
-from .conftest import IMAGES, MODELS
+from .conftest import IMAGES, MODELS, ROOT
 
 COUPLE = IMAGES / "test_couple.jpg"
+SAMPLE = ROOT / "samples" / "test_couple.jpg"
 
 
 def test_json_and_drawing_of_one_image(tmp_path, capsys):
@@ -198,3 +199,23 @@ def test_draw_file_for_one_image_and_a_folder_for_several(tmp_path):
         "frisbee-poses.jpg",
         "test_couple-poses.jpg",
     ]
+
+
+def test_the_readme_command_works_offline_twice(tmp_path, monkeypatch, capsys):
+    """`./posenet detect samples/test_couple.jpg --draw out/`, as on a fresh clone: no
+    mirror, no network, an empty cache; run twice, both people found and drawn."""
+    assert SAMPLE.read_bytes() == COUPLE.read_bytes()  # Coral's photo, shipped in samples/
+    assert "Apache" in (ROOT / "samples" / "README.md").read_text()
+    monkeypatch.delenv("POSENET_MIRROR")
+    monkeypatch.setenv("POSENET_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        assert main(["detect", str(SAMPLE), "--draw", "out/"]) == 0
+        captured = capsys.readouterr()
+        assert captured.out.startswith(f"{SAMPLE}: 2 pose(s) [0.89, 0.85]")
+        assert captured.err == ""
+    drawn = np.asarray(Image.open(tmp_path / "out" / "test_couple-poses.jpg")).astype(int)
+    changed = np.abs(drawn - np.asarray(Image.open(SAMPLE)).astype(int)).sum(axis=2) > 60
+    halves = changed[:, :960].sum(), changed[:, 960:].sum()  # one person on each side
+    assert min(halves) > 2000, halves
+    assert not (tmp_path / "empty-cache").exists()
