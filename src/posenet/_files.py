@@ -20,14 +20,34 @@ from typing import BinaryIO
 from .errors import PosenetError
 
 
-def check_output(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
+class Inputs:
+    """The files a command reads, to check its outputs against: each known by its real
+    path and by its inode (a hard link has another path), computed once, so that
+    checking many outputs against many inputs stays linear."""
+
+    def __init__(self, paths: Iterable[str | Path] = ()) -> None:
+        self._real: set[Path] = set()
+        self._inodes: set[tuple[int, int]] = set()
+        for path in paths:
+            self._real.add(Path(path).resolve())
+            if inode := _inode(path):
+                self._inodes.add(inode)
+
+    def __contains__(self, path: str | Path) -> bool:
+        if Path(path).resolve() in self._real:
+            return True
+        inode = _inode(path)
+        return inode is not None and inode in self._inodes
+
+
+def check_output(path: str | Path, *, inputs: Inputs | Iterable[str | Path] = ()) -> Path:
     """`path` as a Path if it may be written (created or replaced); PosenetError saying why not.
 
-    Refused: an empty path, a folder (or a name ending in a separator), anything
-    but a regular file (a symbolic link, a device, a pipe), a missing parent
-    folder, one of `inputs` (the same file by any path: symbolic links, `..`,
-    hard links), and a place that cannot be written, found by trying: permission
-    bits alone would pass root on a read-only or pseudo file system.
+    Refused: an empty path, a folder (or a name ending in a separator), one of
+    `inputs` (the same file by any path: symbolic links, `..`, hard links),
+    anything but a regular file (a symbolic link, a device, a pipe), a missing
+    parent folder, and a place that cannot be written, found by trying:
+    permission bits alone would pass root on a read-only or pseudo file system.
     """
     text = str(path)
     if not text.strip():
@@ -35,13 +55,13 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path
     path = Path(path)
     if path.is_dir() or text.endswith(("/", os.sep)):
         raise PosenetError(f"{path}: is a folder, expected a file name")
-    if any(same_file(path, source) for source in inputs):
+    if path in (inputs if isinstance(inputs, Inputs) else Inputs(inputs)):
         raise PosenetError(f"{path}: is one of the inputs; refusing to write over it")
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise PosenetError(f"{path}: is not a regular file; refusing to replace it")
     if not path.resolve().parent.is_dir():
         raise PosenetError(f"{path}: folder {path.parent} does not exist")
-    try:  # write_atomic creates a temporary file beside it: try exactly that
+    try:  # atomic_writer creates a temporary file beside it: try exactly that
         fd, probe = _temporary(path)
         os.close(fd)
         probe.unlink()
@@ -52,23 +72,26 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path
 
 def same_file(a: str | Path, b: str | Path) -> bool:
     """True when a and b name one file: the same real path, or the same inode."""
-    a, b = Path(a), Path(b)
-    if a.resolve() == b.resolve():
-        return True
+    return a in Inputs([b])
+
+
+def _inode(path: str | Path) -> tuple[int, int] | None:
     try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist
-        return False
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return status.st_dev, status.st_ino
 
 
 @contextlib.contextmanager
-def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
+def atomic_writer(path: str | Path, *, durable: bool = False) -> Iterator[BinaryIO]:
     """A binary file whose content replaces `path` when the block ends without error.
 
     The temporary file is created in path's folder (a rename never crosses file
     systems) with the mode any new file gets (0666 less the umask, so 0644
-    usually), flushed to disk before the rename; on error it is removed and
-    `path` is left as it was.
+    usually); on error it is removed and `path` is left as it was. `durable`
+    flushes it to the disk before the rename (the cache: a power cut must not
+    leave an empty model under a good name); a drawing does not pay for that.
     """
     path = Path(path)
     try:
@@ -78,8 +101,9 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(fd, "wb") as out:
             yield out
-            out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         raise PosenetError(f"{path}: cannot write it ({exc.strerror or exc})") from None

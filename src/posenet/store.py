@@ -336,7 +336,7 @@ def _download(source: str, sha256: str, target: Path, progress: Progress | None)
     except (OSError, urllib.error.URLError, ValueError) as exc:
         raise _FetchError(f"{source}: {_reason(exc)}") from None
     try:
-        with reader, atomic_writer(target) as out:
+        with reader, atomic_writer(target, durable=True) as out:
             done = 0
             while chunk := reader.read(1 << 16):
                 out.write(chunk)

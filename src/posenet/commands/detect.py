@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import store
-from .._files import check_output, save_image, write_atomic
+from .._files import Inputs, check_output, save_image, write_atomic
 from ..decode import DECODERS
 from ..errors import PosenetError
 from ..image import FITS, RESAMPLES
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model import given_files
 
     images = find_images(args.images)
-    inputs = [*images, *given_files(args.model)]
+    inputs = Inputs([*images, *given_files(args.model)])
     drawings = _plan_drawings(args.draw, images, inputs)
     json_path = None
     if args.json is not None and args.json != "-":
@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
-def _plan_drawings(draw: str | None, images: list[Path], inputs: list[Path]) -> dict[Path, Path]:
+def _plan_drawings(draw: str | None, images: list[Path], inputs: Inputs) -> dict[Path, Path]:
     """Where each drawn image goes, every path checked before any work starts.
 
     `--draw DIR` (an existing folder, or a name ending in / that is created) gets
