@@ -99,10 +99,6 @@ class Runtime:
         self.grid_size: tuple[int, int] = (int(shape[1]), int(shape[2]))
         self.output_stride: int = infer_stride(self.input_size, self.grid_size)
 
-    @property
-    def input_dtype(self) -> np.dtype:
-        return np.dtype(self._input_dtype)
-
     def _input_converter(self):
         """How uint8 pixels become this model's input tensor.
 

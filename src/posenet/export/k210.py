@@ -189,10 +189,6 @@ class KModel:
     memory: dict[str, int] = field(default_factory=dict)
     nncase: str = ""
 
-    @property
-    def kpu_convs(self) -> int:
-        return sum(len(region.convs) for region in self.regions)
-
     def summary(self) -> list[str]:
         """Lines describing the regions, the CPU's share and the memory."""
         lines = []

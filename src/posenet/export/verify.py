@@ -56,10 +56,6 @@ class Check:
         """Mean keypoint distance over the reference's people (nan when there were none)."""
         return float(np.mean(self.distances)) if self.distances else float("nan")
 
-    @property
-    def max_head_error(self) -> float:
-        return max(self.head_errors.values()) if self.head_errors else float("nan")
-
     def line(self) -> str:
         """One line for the CLI."""
         parts = [f"{self.label} on {self.image}:"]
