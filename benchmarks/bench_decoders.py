@@ -14,7 +14,7 @@ import statistics
 import time
 from pathlib import Path
 
-from posenet.decode import DECODERS, decode, decoder_defaults
+from posenet.decode import DECODERS, decode
 from posenet.image import fit, load_image
 from posenet.model import load
 from posenet.runtime import Runtime
@@ -36,12 +36,7 @@ def main() -> None:
         runtime = Runtime(model.tflite, threads=1)
         image = fit(pixels, runtime.input_size, "pad").pixels
         heads = runtime.run(image)
-        options = {
-            d: {k: v for k, v in model.decoder_options.items() if k in decoder_defaults(d)}
-            if d == "coral"
-            else {}
-            for d in DECODERS
-        }
+        options = {d: DECODERS[d].options_for(model.decoder_options, {}) for d in DECODERS}
         for d in DECODERS:  # warm-up: load compiled kernels
             decode(heads, d, **options[d])
         times: dict[str, list[float]] = {"invoke": [], **{d: [] for d in DECODERS}}

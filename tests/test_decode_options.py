@@ -9,43 +9,61 @@ import warnings
 import numpy as np
 import pytest
 
-from posenet.decode import (
-    DECODERS,
-    check_options,
-    decode,
-    decoder_defaults,
-    decoder_function,
-    option_ranges,
-)
+from posenet.decode import DECODERS, decode, get_decoder
 from posenet.decode._options import Range, check_ranges
 from posenet.errors import PosenetError
 
 from .helpers import coral_heads
 
 #: (decoder, option) for every option of every decoder.
-OPTIONS = [(decoder, name) for decoder in DECODERS for name in option_ranges(decoder)]
+OPTIONS = [(d.name, name) for d in DECODERS.values() for name in d.option_ranges]
 
 
-@pytest.mark.parametrize("decoder", DECODERS)
+def option_ranges(decoder: str):
+    return get_decoder(decoder).option_ranges
+
+
+def check_options(decoder: str, options: dict):
+    return get_decoder(decoder).check(options)
+
+
+@pytest.mark.parametrize("decoder", list(DECODERS))
 def test_table_lists_exactly_the_keyword_options(decoder):
     keyword = [
         p.name
-        for p in inspect.signature(decoder_function(decoder)).parameters.values()
+        for p in inspect.signature(get_decoder(decoder).function).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY
     ]
-    assert list(option_ranges(decoder)) == keyword == list(decoder_defaults(decoder))
+    assert list(option_ranges(decoder)) == keyword == list(get_decoder(decoder).defaults)
 
 
-@pytest.mark.parametrize("decoder", DECODERS)
+@pytest.mark.parametrize("decoder", list(DECODERS))
 def test_defaults_are_in_range(decoder):
     ranges = option_ranges(decoder)
-    for name, default in decoder_defaults(decoder).items():
+    for name, default in get_decoder(decoder).defaults.items():
         assert ranges[name].admits(default), (name, default)
 
 
-def test_option_ranges_is_a_copy():
-    option_ranges("coral").clear()
+def test_option_ranges_are_read_only():
+    with pytest.raises(TypeError):
+        option_ranges("coral")["max_detections"] = None
     assert option_ranges("coral")
+
+
+def test_unknown_decoder_names_the_choices():
+    with pytest.raises(PosenetError, match=r"^unknown decoder 'bogus'; choose one of coral, tfjs"):
+        get_decoder("bogus")
+
+
+def test_model_options_reach_only_the_decoders_that_take_them():
+    embedded = {"max_detections": 7, "score_threshold": 0.3, "nms_radius": 12.0, "other": 1}
+    assert get_decoder("coral").options_for(embedded, {"nms_radius": 5}) == {
+        "max_detections": 7,
+        "score_threshold": 0.3,
+        "nms_radius": 5,
+    }
+    assert get_decoder("tfjs").options_for(embedded, {}) == {}
+    assert get_decoder("single").options_for(embedded, {}) == {}
 
 
 def too_low(allowed: Range):
@@ -66,7 +84,7 @@ def test_out_of_range_is_one_line_with_the_table_s_words(decoder, name, outside)
     for call in (
         lambda: check_options(decoder, {name: value}),
         lambda: decode(heads, decoder, **{name: value}),
-        lambda: decoder_function(decoder)(heads, **{name: value}),
+        lambda: get_decoder(decoder).function(heads, **{name: value}),
     ):
         with pytest.raises(PosenetError) as error:
             call()

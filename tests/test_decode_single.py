@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from posenet.decode import single, tfjs
+from posenet.decode import single
 from posenet.decode.single import decode_single
 from posenet.errors import PosenetError
 
@@ -128,14 +128,3 @@ def test_couple_finds_a_confident_pose():
     (pose,) = decode_single(heads)
     assert pose.score > 0.9
     assert decode_single(heads)[0].xy.tolist() == pose.xy.tolist()
-
-
-@pytest.mark.parametrize("logit", [-1e4, -700.5, -30.0, -1e-7, 0.0, 1e-7, 16.5, 17.0, 40.0, 1e30])
-def test_score_helpers_equal_their_tfjs_copies(logit):
-    # single.py keeps its own copies (numba's cache would not see edits to a shared module).
-    value = np.float32(logit)
-    assert single._score(value) == tfjs._score(value)
-    assert single._score.py_func(value) == tfjs._score.py_func(value)
-    for score in (0.0, 1e-31, 1e-12, 0.2, 0.5, 0.999, 1.0):
-        assert single._logit_floor(score) == tfjs._logit_floor(score)
-        assert single._logit_floor.py_func(score) == tfjs._logit_floor.py_func(score)

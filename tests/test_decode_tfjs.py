@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from posenet.decode import decoder_defaults, tfjs
+from posenet.decode import get_decoder, tfjs
+from posenet.decode._tfjs_score import logit_floor, tfjs_score
 from posenet.decode.tfjs import decode_tfjs
 from posenet.errors import PosenetError
 from posenet.heads import Heads
@@ -298,7 +299,7 @@ def cases(draw):
 
 
 def kernel_arguments(heads: Heads, options: dict) -> tuple:
-    return tfjs._kernel_arguments(heads, **{**decoder_defaults("tfjs"), **options})
+    return tfjs._kernel_arguments(heads, **{**get_decoder("tfjs").defaults, **options})
 
 
 def assert_same_raw(a: tuple, b: tuple) -> None:
@@ -353,10 +354,10 @@ def test_properties(case):
 
 @pytest.mark.parametrize("logit", [-1e4, -700.5, -30.0, 0.0, 1e-7, 16.5, 17.0, 40.0, 1e30])
 def test_score_helpers_compiled_and_plain_agree(logit):
-    assert tfjs._score(np.float32(logit)) == tfjs._score.py_func(np.float32(logit))
-    assert tfjs._score(np.float32(logit)) == tfjs_oracle.sigmoid32(np.float32(logit))
+    assert tfjs_score(np.float32(logit)) == tfjs_score.py_func(np.float32(logit))
+    assert tfjs_score(np.float32(logit)) == tfjs_oracle.sigmoid32(np.float32(logit))
     for score in (0.0, 1e-31, 1e-12, 0.2, 0.5, 0.999, 1.0):
-        assert tfjs._logit_floor(score) == tfjs._logit_floor.py_func(score)
+        assert logit_floor(score) == logit_floor.py_func(score)
     for position in (-40.0, -8.0, 7.99, 8.0, 24.0, 1e30):
         assert tfjs._nearest_cell(position, 16, 5) == tfjs._nearest_cell.py_func(position, 16, 5)
 

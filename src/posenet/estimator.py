@@ -102,7 +102,7 @@ class Estimator:
             self.model = load(model, output_stride=stride, geometry=geometry)
         self.decoder = decoder
         self.options = self._decoder_options(decoder, decoder_options or {})
-        self._decode = decoders.decoder_function(decoder)  # options checked once, here
+        self._decode = decoders.get_decoder(decoder).function  # options checked once, here
         self.fit_mode = fit
         self.resample = resample
         self.flip_horizontal = flip_horizontal
@@ -128,11 +128,7 @@ class Estimator:
         self._decode(self.runtime.blank_heads(), **self.options)
 
     def _decoder_options(self, decoder: str, given: dict[str, Any]) -> dict[str, Any]:
-        defaults = decoders.decoder_defaults(decoder)
-        embedded = self.model.decoder_options if decoder == "coral" else {}
-        options = {k: v for k, v in embedded.items() if k in defaults}
-        options.update(given)
-        return decoders.check_options(decoder, options)
+        return decoders.get_decoder(decoder).options_for(self.model.decoder_options, given)
 
     @property
     def input_size(self) -> tuple[int, int]:

@@ -32,6 +32,7 @@ __all__ = [
     "ACTIVATIONS",
     "HEAD_CHANNELS",
     "HEAD_NAMES",
+    "HEAD_TENSOR_NAMES",
     "LAYER_KINDS",
     "MOBILENET_V1_LAYERS",
     "OUTPUT_STRIDES",
@@ -40,6 +41,7 @@ __all__ = [
     "Network",
     "atrous_geometry",
     "heads_from",
+    "match_heads",
     "mobilenet_v1_body",
     "with_output_stride",
 ]
@@ -61,6 +63,20 @@ HEAD_CHANNELS: dict[str, int] = {
     "displacement_fwd": 2 * NUM_EDGES,
     "displacement_bwd": 2 * NUM_EDGES,
 }
+
+#: What each head's tensor is called in the model files the project reads (one component
+#: of the name, split at / and :): Coral's `MobilenetV1/heatmap_2/BiasAdd`,
+#: `MobilenetV1/offset_2/BiasAdd` and `concat`; Google's `float_heatmaps`,
+#: `float_short_offsets`, `float_mid_offsets`; this package's builds `heatmap`, `offset_2`,
+#: `displacement_fwd_2`, `displacement_bwd_2`. "mid" is fwd | bwd in one 64-channel tensor.
+HEAD_TENSOR_NAMES: dict[str, frozenset[str]] = {
+    "heatmap": frozenset({"heatmap", "heatmap_2", "float_heatmaps"}),
+    "offsets": frozenset({"offsets", "offset_2", "float_short_offsets"}),
+    "displacement_fwd": frozenset({"displacement_fwd", "displacement_fwd_2"}),
+    "displacement_bwd": frozenset({"displacement_bwd", "displacement_bwd_2"}),
+    "mid": frozenset({"float_mid_offsets", "concat"}),
+}
+_ROLE_CHANNELS: dict[str, int] = {**HEAD_CHANNELS, "mid": 4 * NUM_EDGES}
 
 #: Nominal stride of each of MobileNetV1's 13 depthwise-separable blocks.
 _BLOCK_STRIDES: tuple[int, ...] = (1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1)
@@ -395,3 +411,38 @@ def heads_from(
         for name in HEAD_NAMES
         for w, b in [weights[name]]
     )
+
+
+def match_heads(tensors: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Which of `tensors` ((name, channel count) pairs) is which head: {role: index}.
+
+    A tensor is a head by its name (HEAD_TENSOR_NAMES) when its channel count is
+    the head's; a head no name matched is the one left-over tensor with its channel
+    count, if there is exactly one (decoys such as BodyPix's long offsets, which
+    share a count with a named head, are then never guessed). Roles are those of
+    HEAD_NAMES plus "mid" (both displacements in one tensor), which replaces the
+    two displacement roles. Heads not found are simply absent; two tensors named
+    for one head raise PosenetError.
+    """
+    found: dict[str, int] = {}
+    unnamed: list[int] = []
+    for index, (name, channels) in enumerate(tensors):
+        parts = set(name.replace(":", "/").split("/"))
+        roles = [r for r, names in HEAD_TENSOR_NAMES.items() if parts & names]
+        if len(roles) != 1 or _ROLE_CHANNELS[roles[0]] != channels:
+            unnamed.append(index)
+        elif roles[0] in found:
+            raise PosenetError(f"two tensors look like the {roles[0]} head")
+        else:
+            found[roles[0]] = index
+    displacements = {"displacement_fwd", "displacement_bwd"}
+    for role in ("heatmap", "offsets", "mid"):  # fwd and bwd share a count: names only
+        if role in found or (role == "mid" and displacements <= found.keys()):
+            continue
+        same = [i for i in unnamed if tensors[i][1] == _ROLE_CHANNELS[role]]
+        if len(same) == 1:
+            found[role] = same[0]
+    if "mid" in found:
+        for role in displacements:
+            found.pop(role, None)
+    return found

@@ -1,9 +1,8 @@
 """LiteRT wrapper: runnable TFLite bytes + a uint8 image -> Heads.
 
-Maps whatever the model calls its outputs (Coral's BiasAdd/concat tensors,
-`float_heatmaps` / `float_short_offsets` / `float_mid_offsets`, TF.js-style
-`heatmap` / `offset_2` / `displacement_fwd_2` ...) onto the Heads layout by
-channel count and name, and dequantizes uint8/int8 outputs.
+Maps the model's output tensors onto the Heads layout by their role
+(`network.match_heads`: the names the real models use, from one table, else a
+channel count only one output has) and dequantizes uint8/int8 outputs.
 """
 
 from __future__ import annotations
@@ -19,16 +18,25 @@ import numpy as np
 
 from .errors import PosenetError
 from .heads import Heads
-from .keypoints import NUM_EDGES, NUM_KEYPOINTS
-from .network import OUTPUT_STRIDES
+from .keypoints import NUM_EDGES
+from .network import OUTPUT_STRIDES, match_heads
 
 log = logging.getLogger(__name__)
+
+#: network.match_heads' roles -> the Heads fields they fill ("mid" fills both displacements).
+_ROLES = {
+    "heatmap": "heatmap",
+    "offsets": "offsets",
+    "displacement_fwd": "displacements_fwd",
+    "displacement_bwd": "displacements_bwd",
+    "mid": "mid",
+}
 
 
 @dataclass(frozen=True)
 class _Output:
     index: int
-    role: str  # heatmap | offsets | fwd | bwd | mid
+    role: str  # a Heads field, or "mid" (both displacements in one tensor)
     scale: float
     zero_point: int
 
@@ -161,18 +169,11 @@ class Runtime:
             else:
                 array = array.astype(np.float32, copy=False)
             if out.role == "mid":
-                found["fwd"] = array[..., : 2 * NUM_EDGES]
-                found["bwd"] = array[..., 2 * NUM_EDGES :]
+                found["displacements_fwd"] = array[..., : 2 * NUM_EDGES]
+                found["displacements_bwd"] = array[..., 2 * NUM_EDGES :]
             else:
                 found[out.role] = array
-        return Heads(
-            heatmap=found["heatmap"],
-            offsets=found["offsets"],
-            displacements_fwd=found["fwd"],
-            displacements_bwd=found["bwd"],
-            output_stride=self.output_stride,
-            input_size=self.input_size,
-        )
+        return Heads(**found, output_stride=self.output_stride, input_size=self.input_size)
 
     def run(self, image: np.ndarray) -> Heads:
         """invoke() then heads()."""
@@ -181,45 +182,32 @@ class Runtime:
 
 
 def _map_outputs(details: list[dict]) -> list[_Output]:
-    """Assign each output tensor a Heads role by its channel count and name."""
-    roles: dict[str, _Output] = {}
-    for d in details:
-        name = d["name"].lower()
-        channels = int(d["shape"][-1]) if len(d["shape"]) == 4 else -1
-        if channels == NUM_KEYPOINTS and "segment" not in name:
-            role = "heatmap"
-        elif channels == 2 * NUM_KEYPOINTS and "long" not in name:
-            role = "offsets"
-        elif channels == 4 * NUM_EDGES:
-            role = "mid"
-        elif channels == 2 * NUM_EDGES and "fwd" in name:
-            role = "fwd"
-        elif channels == 2 * NUM_EDGES and "bwd" in name:
-            role = "bwd"
-        else:
-            log.debug("ignoring model output %s %s", d["name"], d["shape"])
-            continue
-        if role in roles:
-            raise PosenetError(f"model: two outputs look like the {role} head")
-        scale, zero = d["quantization"]
-        roles[role] = _Output(
-            index=d["index"],
-            role=role,
-            scale=float(scale) if np.dtype(d["dtype"]) != np.float32 else 0.0,
-            zero_point=int(zero),
-        )
-    if "mid" in roles:
-        roles.pop("fwd", None)
-        roles.pop("bwd", None)
-    missing = [r for r in ("heatmap", "offsets") if r not in roles]
-    if "mid" not in roles and not {"fwd", "bwd"} <= roles.keys():
+    """Each head's output tensor (network.match_heads), with its dequantization."""
+    channels = [int(d["shape"][-1]) if len(d["shape"]) == 4 else -1 for d in details]
+    try:
+        found = match_heads([(d["name"], c) for d, c in zip(details, channels, strict=True)])
+    except PosenetError as exc:
+        raise PosenetError(f"model: {exc}") from None
+    missing = [r for r in ("heatmap", "offsets") if r not in found]
+    if "mid" not in found and not {"displacement_fwd", "displacement_bwd"} <= found.keys():
         missing.append("displacements")
     if missing:
         names = ", ".join(f"{d['name']}{list(d['shape'])}" for d in details)
         raise PosenetError(
             f"model: not a PoseNet model (no {' / '.join(missing)} output among {names})"
         )
-    return list(roles.values())
+    outputs = []
+    for role, position in found.items():
+        d = details[position]
+        scale, zero = d["quantization"]
+        quantized = np.dtype(d["dtype"]) != np.float32
+        outputs.append(
+            _Output(d["index"], _ROLES[role], float(scale) if quantized else 0.0, int(zero))
+        )
+    for d, c in zip(details, channels, strict=True):
+        if d["index"] not in {o.index for o in outputs}:
+            log.debug("ignoring model output %s %s (%d channels)", d["name"], d["shape"], c)
+    return outputs
 
 
 def infer_stride(input_size: tuple[int, int], grid_size: tuple[int, int]) -> int:

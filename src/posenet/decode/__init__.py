@@ -1,72 +1,118 @@
-"""Decoders: Heads -> Poses in model-input pixels.
+"""Decoders: Heads -> Poses in model-input pixels, one registry of them.
 
 `single` (TF.js decodeSinglePose), `tfjs` (TF.js decodeMultiplePoses) and
-`coral` (Coral's PosenetDecoderOp). Each decoder's options are its keyword-only
-parameters; this module reads them from the signatures, so the table the CLI
-and the errors show cannot drift from the code. The allowed values of each are
-in its module's `OPTION_RANGES` (see `_options`), read by the errors here, by
-the decoder itself and by `option_ranges` for help texts.
+`coral` (Coral's PosenetDecoderOp). `DECODERS` holds one `Decoder` record per
+decoder; everything that picks, describes or checks a decoder reads it, so
+nothing compares decoder names. A decoder's options are its function's
+keyword-only parameters (their defaults are read from the signature, so the
+table the CLI and the errors show cannot drift from the code); their allowed
+values are its module's `OPTION_RANGES` (see `_options`).
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import PosenetError
 from ..heads import Heads
 from ..poses import Pose
+from . import coral, single, tfjs
 from ._options import Range, check_ranges
 
-#: decoder name -> (module, function)
-_DECODERS: dict[str, tuple[str, str]] = {
-    "coral": ("coral", "decode_coral"),
-    "tfjs": ("tfjs", "decode_tfjs"),
-    "single": ("single", "decode_single"),
+__all__ = ["DECODERS", "DEFAULT_DECODER", "Decoder", "decode", "get_decoder"]
+
+
+@dataclass(frozen=True)
+class Decoder:
+    """One decoder.
+
+    name: what users call it (`--decoder NAME`).
+    function: `function(heads, **options) -> list[Pose]`, poses in input pixels, best first.
+    option_ranges: the allowed values of each option (its keyword-only parameters).
+    takes_model_options: the options a model file embeds for its own decoder op
+        (Coral's PosenetDecoderOp) are this decoder's defaults for that model.
+    summary: one line for help texts.
+    """
+
+    name: str
+    function: Callable[..., list[Pose]]
+    option_ranges: Mapping[str, Range]
+    takes_model_options: bool
+    summary: str
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """Each option and its default value, in signature order."""
+        return {
+            p.name: p.default
+            for p in inspect.signature(self.function).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+
+    def check(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """`options` as a dict, if this decoder accepts them all; else a PosenetError."""
+        allowed = self.defaults
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            accepted = ", ".join(allowed) or "no options"
+            raise PosenetError(
+                f"decoder {self.name}: no option {', '.join(unknown)} (it takes: {accepted})"
+            )
+        check_ranges(self.name, self.option_ranges, options)
+        return dict(options)
+
+    def options_for(self, embedded: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+        """The options to run with: a model's `embedded` ones where this decoder takes
+        them (only those it knows), overridden by the `given` ones; checked."""
+        known = self.defaults if self.takes_model_options else {}
+        return self.check({**{k: v for k, v in embedded.items() if k in known}, **given})
+
+
+#: Every decoder by name; the first is the default.
+DECODERS: Mapping[str, Decoder] = {
+    d.name: d
+    for d in (
+        Decoder(
+            "coral",
+            coral.decode_coral,
+            MappingProxyType(coral.OPTION_RANGES),
+            takes_model_options=True,
+            summary="Coral's PosenetDecoderOp (multi-pose)",
+        ),
+        Decoder(
+            "tfjs",
+            tfjs.decode_tfjs,
+            MappingProxyType(tfjs.OPTION_RANGES),
+            takes_model_options=False,
+            summary="TF.js decodeMultiplePoses",
+        ),
+        Decoder(
+            "single",
+            single.decode_single,
+            MappingProxyType(single.OPTION_RANGES),
+            takes_model_options=False,
+            summary="TF.js decodeSinglePose (one pose)",
+        ),
+    )
 }
-DECODERS: tuple[str, ...] = tuple(_DECODERS)
-DEFAULT_DECODER = "coral"
+DEFAULT_DECODER: str = next(iter(DECODERS))
 
 
-def _module(name: str) -> Any:
-    if name not in _DECODERS:
-        raise PosenetError(f"unknown decoder {name!r}; choose one of {', '.join(DECODERS)}")
-    return importlib.import_module(f"{__name__}.{_DECODERS[name][0]}")
-
-
-def decoder_function(name: str) -> Callable[..., list[Pose]]:
-    """The decoding function called `name`."""
-    return getattr(_module(name), _DECODERS[name][1])
-
-
-def decoder_defaults(name: str) -> dict[str, Any]:
-    """The options of decoder `name` and their default values."""
-    signature = inspect.signature(decoder_function(name))
-    return {
-        p.name: p.default
-        for p in signature.parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    }
-
-
-def option_ranges(name: str) -> dict[str, Range]:
-    """The allowed values of each option of decoder `name`; str(range) describes them."""
-    return dict(_module(name).OPTION_RANGES)
-
-
-def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Return `options`, unchanged, if decoder `name` accepts them all; else a PosenetError."""
-    allowed = decoder_defaults(name)
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        accepted = ", ".join(allowed) or "no options"
-        raise PosenetError(f"decoder {name}: no option {', '.join(unknown)} (it takes: {accepted})")
-    check_ranges(name, option_ranges(name), options)
-    return options
+def get_decoder(name: str) -> Decoder:
+    """The decoder called `name`; a PosenetError naming the choices if there is none."""
+    try:
+        return DECODERS[name]
+    except (KeyError, TypeError):
+        raise PosenetError(
+            f"unknown decoder {name!r}; choose one of {', '.join(DECODERS)}"
+        ) from None
 
 
 def decode(heads: Heads, decoder: str = DEFAULT_DECODER, **options: Any) -> list[Pose]:
     """Decode `heads` with the named decoder and options; poses in input pixels."""
-    return decoder_function(decoder)(heads, **check_options(decoder, options))
+    chosen = get_decoder(decoder)
+    return chosen.function(heads, **chosen.check(options))

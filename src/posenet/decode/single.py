@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .._jit import kernel
 from ..heads import Heads
 from ..poses import Pose
 from ._options import Range
+from ._tfjs_score import logit_floor, tfjs_score
 
 __all__ = ["OPTION_RANGES", "decode_single"]
 
@@ -46,26 +45,6 @@ def decode_single(heads: Heads) -> list[Pose]:
     return [Pose.from_yx(yx, scores, score)]
 
 
-# Copied from tfjs.py: numba's disk cache hashes a kernel's own file, not the kernels it calls.
-@kernel
-def _score(logit):
-    """Sigmoid as TF.js's CPU backend computes it: in double, stored as float32 (`tfjs._score`)."""
-    v = np.float64(logit)
-    if v < -700.0:
-        return 0.0
-    return np.float64(np.float32(1.0 / (1.0 + math.exp(-v))))
-
-
-@kernel
-def _logit_floor(score):
-    """A logit below which `_score` is certainly < `score`; as `tfjs._logit_floor`."""
-    if score < 1e-30:
-        return -math.inf
-    s = score * (1.0 - 2.0**-20)
-    bound = math.log(s) - math.log1p(-s)
-    return bound - 1e-9 * (1.0 + abs(bound))
-
-
 @kernel
 def _decode(heatmap, offsets, stride):
     """TF.js single-pose decoding (see `decode_single`) on raw arrays.
@@ -86,8 +65,8 @@ def _decode(heatmap, offsets, stride):
     best_score = np.empty(parts, np.float64)
     floor = np.empty(parts, np.float64)
     for k in range(parts):
-        best_score[k] = _score(best_logit[k])
-        floor[k] = _logit_floor(best_score[k])
+        best_score[k] = tfjs_score(best_logit[k])
+        floor[k] = logit_floor(best_score[k])
 
     yx = np.zeros((parts, 2), np.float32)
     done = np.zeros(parts, np.bool_)
@@ -97,7 +76,7 @@ def _decode(heatmap, offsets, stride):
             for k in range(parts):
                 if done[k] or heatmap[y, x, k] < floor[k]:
                     continue
-                if _score(heatmap[y, x, k]) < best_score[k]:
+                if tfjs_score(heatmap[y, x, k]) < best_score[k]:
                     continue
                 yx[k, 0] = np.float32(y * stride) + offsets[y, x, k]
                 yx[k, 1] = np.float32(x * stride) + offsets[y, x, parts + k]

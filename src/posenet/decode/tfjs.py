@@ -7,8 +7,6 @@ Scores are computed lazily, only for the few cells the search looks at.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .._jit import kernel
@@ -16,6 +14,7 @@ from ..heads import Heads
 from ..keypoints import EDGE_CHILDREN, EDGE_PARENTS
 from ..poses import Pose
 from ._options import MAX_DETECTIONS, NMS_RADIUS, SCORE_THRESHOLD, Range, check_ranges
+from ._tfjs_score import logit_floor, tfjs_score
 
 __all__ = ["OPTION_RANGES", "decode_tfjs"]
 
@@ -144,37 +143,6 @@ def _kernel_arguments(
     )
 
 
-# single.py holds copies of _score and _logit_floor (see there why): change both.
-@kernel
-def _score(logit):
-    """Sigmoid of one logit as TF.js's CPU backend computes it: in double, stored as float32.
-
-    Returned as a float64 holding that float32 value. Below -700 exp(-v)
-    would overflow in plain Python; the float32 result there is 0 anyway.
-    """
-    v = np.float64(logit)
-    if v < -700.0:
-        return 0.0
-    return np.float64(np.float32(1.0 / (1.0 + math.exp(-v))))
-
-
-@kernel
-def _logit_floor(score):
-    """A logit below which `_score` is certainly < `score` (score in [0, 1]).
-
-    The bound is the exact logit of score * (1 - 2^-20), lowered a little
-    more for the rounding of log: far below the float32 rounding of `_score`
-    (2^-24 relative), so the only logits it lets through needlessly are
-    within about 1e-6 of the threshold. For tiny scores (where float32
-    rounding is coarse) there is no bound.
-    """
-    if score < 1e-30:
-        return -math.inf
-    s = score * (1.0 - 2.0**-20)
-    bound = math.log(s) - math.log1p(-s)
-    return bound - 1e-9 * (1.0 + abs(bound))
-
-
 @kernel
 def _nearest_cell(position, stride, cells):
     """Grid index nearest to `position` pixels: JavaScript Math.round (halves up), clamped."""
@@ -200,7 +168,7 @@ def _is_local_maximum(heatmap, y, x, k, logit, score, radius):
     for yy in range(max(y - radius, 0), min(y + radius + 1, height)):
         for xx in range(max(x - radius, 0), min(x + radius + 1, width)):
             other = heatmap[yy, xx, k]
-            if other > logit and _score(other) > score:
+            if other > logit and tfjs_score(other) > score:
                 return False
     return True
 
@@ -267,7 +235,7 @@ def _hop(heatmap, offsets, displacements, stride, refine_steps, edge, source_y, 
         x = cx * stride + np.float64(offsets[cy, cx, parts + target])
     cy = _nearest_cell(y, stride, height)
     cx = _nearest_cell(x, stride, width)
-    return y, x, _score(heatmap[cy, cx, target])
+    return y, x, tfjs_score(heatmap[cy, cx, target])
 
 
 @kernel
@@ -294,7 +262,7 @@ def _decode(
     edges = edge_parents.shape[0]
 
     # Root candidates, in TF.js's scan order (y, x, keypoint), straight into the heap.
-    min_logit = _logit_floor(score_threshold)
+    min_logit = logit_floor(score_threshold)
     values = np.empty(64, np.float64)  # candidate -> score
     cells = np.empty(64, np.int64)  # candidate -> flat (y, x, keypoint) index
     found = 0
@@ -304,7 +272,7 @@ def _decode(
                 logit = heatmap[y, x, k]
                 if logit < min_logit:
                     continue
-                score = _score(logit)
+                score = tfjs_score(logit)
                 if score < score_threshold:
                     continue
                 if not _is_local_maximum(heatmap, y, x, k, logit, score, local_maximum_radius):

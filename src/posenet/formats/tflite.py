@@ -22,7 +22,6 @@ Edge TPU files hold TPU code instead of weights and are refused.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ from ai_edge_litert import schema_py_generated as schema
 
 from ..errors import PosenetError
 from ..keypoints import NUM_EDGES
-from ..network import HEAD_CHANNELS, HEAD_NAMES, Network, heads_from, mobilenet_v1_body
+from ..network import HEAD_NAMES, Network, heads_from, match_heads, mobilenet_v1_body
 from ..tflite.flatbuffer import (
     POSENET_DECODER_OP,
     TENSOR_TYPE_NAMES,
@@ -58,15 +57,6 @@ _NUMPY = {
 _ACT = schema.ActivationFunctionType
 _PASS_THROUGH = {"QUANTIZE", "DEQUANTIZE"}
 _CONVS = {"CONV_2D", "DEPTHWISE_CONV_2D"}
-
-#: Output-name components of each head; "mid" is fwd + bwd concatenated in one conv.
-_HEAD_KEYS: dict[str, tuple[str, ...]] = {
-    "heatmap": ("heatmap_2", "heatmap", "float_heatmaps"),
-    "offsets": ("offset_2", "float_short_offsets", "offsets"),
-    "displacement_fwd": ("displacement_fwd_2", "displacement_fwd"),
-    "displacement_bwd": ("displacement_bwd_2", "displacement_bwd"),
-    "mid": ("float_mid_offsets",),
-}
 
 
 def read_tflite(path: Path) -> Network:
@@ -300,41 +290,23 @@ class _Reader:
         return "none"
 
     def heads(self, tensor: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        unmatched = []
+        """The head convolutions (1x1) reading `tensor`, by role (network.match_heads)."""
+        units = []
         for op in self.next_ops(tensor):
             if self.name(op) != "CONV_2D":
                 continue
             unit = self.unit(op, None, body=False)
-            if unit["weights"].shape[:2] != (1, 1):
-                continue
-            name = self.tensor_name(unit["output"])
-            components = set(re.split(r"[/:]", name))
-            matches = [h for h, keys in _HEAD_KEYS.items() if components & set(keys)]
-            pair = (unit["weights"], unit["bias"])
-            if len(matches) != 1:
-                unmatched.append((name, pair))
-                continue
-            head = matches[0]
-            if head == "mid":
-                w, b = pair
-                if w.shape[3] != 4 * NUM_EDGES:
-                    raise self.fail(f"{name}: {w.shape[3]} channels, expected {4 * NUM_EDGES}")
-                found["displacement_fwd"] = (w[..., : 2 * NUM_EDGES], b[: 2 * NUM_EDGES])
-                found["displacement_bwd"] = (w[..., 2 * NUM_EDGES :], b[2 * NUM_EDGES :])
-            elif head in found:
-                raise self.fail(f"two convolutions look like the {head} head")
-            else:
-                found[head] = pair
-        for head in ("heatmap", "offsets"):
-            same = [
-                (n, p)
-                for n, p in unmatched
-                if p[0].shape[3] == HEAD_CHANNELS[head] and "long" not in n and "segment" not in n
-            ]
-            if head not in found and len(same) == 1:
-                log.debug("taking %s as the %s head by its channel count", same[0][0], head)
-                found[head] = same[0][1]
+            if unit["weights"].shape[:2] == (1, 1):
+                units.append((self.tensor_name(unit["output"]), unit))
+        try:
+            roles = match_heads([(name, u["weights"].shape[3]) for name, u in units])
+        except PosenetError as exc:
+            raise self.fail(str(exc).replace("tensors", "convolutions")) from None
+        found = {role: (units[i][1]["weights"], units[i][1]["bias"]) for role, i in roles.items()}
+        if "mid" in found:
+            w, b = found.pop("mid")
+            found["displacement_fwd"] = (w[..., : 2 * NUM_EDGES], b[: 2 * NUM_EDGES])
+            found["displacement_bwd"] = (w[..., 2 * NUM_EDGES :], b[2 * NUM_EDGES :])
         missing = [h for h in HEAD_NAMES if h not in found]
         if missing:
             raise self.fail(f"no {' / '.join(missing)} head after the body")
