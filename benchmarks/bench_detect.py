@@ -14,7 +14,6 @@ import statistics
 from pathlib import Path
 
 import posenet
-from posenet.image import load_image
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared/assets/images/test_couple.jpg"
 
@@ -29,19 +28,18 @@ def main() -> None:
     args = parser.parse_args()
 
     estimator = posenet.Estimator(args.model, decoder=args.decoder, threads=args.threads)
-    pixels = load_image(args.image)
+    pixels = posenet.load_image(args.image)
     for _ in range(3):  # warm-up: JIT compilation, XNNPACK packing, caches
         estimator.estimate(pixels)
     stages: dict[str, list[float]] = {"preprocess": [], "invoke": [], "decode": [], "total": []}
     for _ in range(args.runs):
-        estimator.estimate(pixels)
-        t = estimator.timings
+        t = estimator.estimate(pixels).timings
         for name in stages:
             stages[name].append(getattr(t, name) * 1000)
     median = {name: statistics.median(values) for name, values in stages.items()}
     h, w = estimator.input_size
     print(
-        f"model {estimator.model.name} ({h}x{w}), decoder {args.decoder}, "
+        f"model {estimator.model_name} ({h}x{w}), decoder {args.decoder}, "
         f"image {args.image.name} {pixels.shape[1]}x{pixels.shape[0]}, {args.runs} runs"
     )
     for name, value in median.items():

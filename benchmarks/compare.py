@@ -24,13 +24,12 @@ if (ASSETS / "models").is_dir():  # offline machines: the shared assets are the 
     os.environ.setdefault("POSENET_MIRROR", str(ASSETS / "models"))
 
 from posenet import evaluate, store  # noqa: E402  (after the mirror is set)
-from posenet._files import check_output, write_atomic  # noqa: E402
 from posenet.bench import STAGES, Spread, machine  # noqa: E402
-from posenet.decode import DECODERS, decoder_defaults  # noqa: E402
+from posenet.decode import DECODERS  # noqa: E402
 from posenet.errors import PosenetError  # noqa: E402
 from posenet.estimator import Estimator  # noqa: E402
+from posenet.files import check_output, write_atomic  # noqa: E402
 from posenet.image import load_image  # noqa: E402
-from posenet.model import load  # noqa: E402
 
 MODELS: tuple[str, ...] = ("coral-075-353x481", "coral-075-481x641", "tfjs-075")
 DEFAULT_IMAGE = ASSETS / "images" / "test_couple.jpg"
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="untimed calls each (default 3)")
     parser.add_argument("--threads", type=int, default=1, help="LiteRT threads (default 1)")
     parser.add_argument("--models", nargs="+", default=MODELS, metavar="NAME")
-    parser.add_argument("--decoders", nargs="+", default=DECODERS, choices=DECODERS)
+    parser.add_argument("--decoders", nargs="+", default=list(DECODERS), choices=list(DECODERS))
     parser.add_argument(
         "--coco", type=Path, default=DEFAULT_COCO, help="folder with test_coco.json and images"
     )
@@ -83,12 +82,10 @@ def _estimators(
     estimators, skipped = [], []
     for name in models:
         try:
-            loaded = load(name)
+            estimators += [Estimator(name, decoder=d, threads=threads) for d in decoders]
         except PosenetError as exc:
             cache = str(store.home() / "models") + os.sep  # machine-specific: keep it out
             skipped.append(f"{name}: {str(exc).replace(cache, '')}")
-            continue
-        estimators += [Estimator(loaded, decoder=d, threads=threads) for d in decoders]
     return estimators, skipped
 
 
@@ -103,9 +100,9 @@ def _interleaved(
     samples = [{stage: [] for stage in STAGES} for _ in estimators]
     for _ in range(runs):
         for estimator, sample in zip(estimators, samples, strict=True):
-            estimator.estimate(image)
+            timings = estimator.estimate(image).timings
             for stage in STAGES:
-                sample[stage].append(getattr(estimator.timings, stage))
+                sample[stage].append(getattr(timings, stage))
     return poses, [{stage: Spread.of(values) for stage, values in s.items()} for s in samples]
 
 
@@ -147,18 +144,19 @@ def _markdown(estimators, poses, timings, ap, ap_note, skipped, args, shape) -> 
     ]
     for i, (estimator, spread) in enumerate(zip(estimators, timings, strict=True)):
         h, w = estimator.input_size
-        row = [estimator.model.name, f"{h}x{w}", estimator.decoder, str(poses[i])]
+        row = [estimator.model_name, f"{h}x{w}", estimator.settings.decoder, str(poses[i])]
         row += [f"{spread[s].median * 1000:.2f}" for s in STAGES]
         row += [f"{spread['total'].p90 * 1000:.2f}", f"{1 / spread['total'].median:.1f}"]
         row += [f"{ap[i]:.3f}"] if ap else []
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
     options = []
-    for decoder in dict.fromkeys(e.decoder for e in estimators):
-        first = next(e for e in estimators if e.decoder == decoder)
-        merged = {**decoder_defaults(decoder), **first.options}
+    for decoder in dict.fromkeys(e.settings.decoder for e in estimators):
+        first = next(e for e in estimators if e.settings.decoder == decoder)
+        merged = {**DECODERS[decoder].defaults, **first.decoder_options}
         shown = ", ".join(f"{k} {_short(v)}" for k, v in merged.items()) or "none"
-        source = " (from the Coral model)" if decoder == "coral" and first.options else ""
+        embedded = DECODERS[decoder].takes_model_options and first.decoder_options
+        source = " (from the Coral model)" if embedded else ""
         options.append(f"{decoder}: {shown}{source}")
     lines.append("Decoder options: " + "; ".join(options) + ".")
     if ap_note:

@@ -46,3 +46,11 @@ def coral_reference(size: str) -> list[dict]:
             pose["xy"][k] = float(row["keypoint_x"]), float(row["keypoint_y"])
             pose["scores"][k] = float(row["keypoint_score"])
     return [poses[i] for i in sorted(poses)]
+
+
+def poses_built_from(settings, image) -> list[tuple[list, list, float]]:
+    """Poses of `image` by an estimator built from `settings`, as plain lists: for
+    another process (multiprocessing spawn imports this module, not the tests)."""
+    return [
+        (p.xy.tolist(), p.scores.tolist(), p.score) for p in settings.build().estimate(image).poses
+    ]

@@ -31,7 +31,7 @@ def test_stretch_nearest_reproduces_coral_reference_in_image_pixels(couple, size
     assert len(result.poses) == len(reference)
     fitted = fit(couple, (h, w), "stretch", "nearest")
     for pose, ref in zip(result.poses, reference, strict=True):
-        in_input = (pose.xy - np.array(fitted.shift)) / np.array(fitted.scale)
+        in_input = (pose.xy - np.array(fitted.fit.shift)) / np.array(fitted.fit.scale)
         assert np.linalg.norm(in_input - ref["xy"], axis=1).max() <= 1.5
         assert abs(pose.score - ref["score"]) <= 0.01
         assert np.abs(pose.scores - ref["scores"]).max() <= 0.05
@@ -76,7 +76,7 @@ def test_each_resampler_maps_back_to_where_it_sampled():
         fitted = fit(image, (11, 101), "stretch", resample)
         column = fitted.pixels[5, :, 0].astype(float)
         centre = (column * np.arange(101)).sum() / column.sum()
-        assert abs(centre * fitted.scale[0] + fitted.shift[0] - 200) <= 0.5, resample
+        assert abs(centre * fitted.fit.scale[0] + fitted.fit.shift[0] - 200) <= 0.5, resample
 
 
 def test_path_pil_and_array_inputs_agree(couple_path, couple, estimator):
@@ -113,26 +113,27 @@ def test_fit_pad_keeps_aspect_ratio_and_maps_back():
     fitted = fit(image, (257, 257), "pad")
     assert fitted.pixels.shape == (257, 257, 3)
     # 400 px wide -> 257: the scale back is 400/257 on both axes (aspect kept)
-    np.testing.assert_allclose(fitted.scale, (400 / 257, 100 / 64))
+    np.testing.assert_allclose(fitted.fit.scale, (400 / 257, 100 / 64))
     assert fitted.pixels[100:, :].max() == 0  # padding below the image
 
 
-def test_timings_are_recorded(couple, estimator):
-    estimator.estimate(couple)
-    t = estimator.timings
+def test_timings_are_recorded(couple, couple_path, estimator):
+    t = estimator.estimate(couple).timings
     assert t.invoke > 0 and t.preprocess > 0 and t.decode > 0
+    assert t.load == 0  # an array needs no reading
     assert t.total == pytest.approx(t.preprocess + t.invoke + t.decode)
+    assert estimator.estimate(couple_path).timings.load > 0
 
 
 def test_decoder_choice_and_options_reach_the_decoder(couple):
     """coral takes the model's embedded options; tfjs and single do not; given
     options override; the chosen decoder is the one that runs."""
     coral = posenet.Estimator(decoder="coral")
-    assert coral.options == pytest.approx(
+    assert coral.decoder_options == pytest.approx(
         {"max_detections": 10, "score_threshold": 0.2, "nms_radius": 10.0}
     )
     tfjs = posenet.Estimator(decoder="tfjs", decoder_options={"refine_steps": 3})
-    assert tfjs.options == {"refine_steps": 3}
+    assert tfjs.decoder_options == {"refine_steps": 3}
     assert len(posenet.Estimator(decoder="single").estimate(couple).poses) == 1
     capped = posenet.Estimator(decoder_options={"max_detections": 1}).estimate(couple)
     assert len(capped.poses) == 1
@@ -148,7 +149,7 @@ def test_stride_8_geometry_reaches_the_builder(couple, geometry, people):
     """--geometry changes the rebuilt network: the rule's block-13 dilation 4 invents a
     third person on test_couple, the source's tap spacing (dilation 2) does not."""
     est = posenet.Estimator("tfjs-075", stride=8, geometry=geometry)
-    assert est.runtime.output_stride == 8
+    assert est.output_stride == 8
     assert len(est.estimate(couple).poses) == people
 
 
@@ -157,5 +158,7 @@ def test_size_is_rounded_to_the_grid_and_auto_follows_the_image(couple):
     assert est.requested_size == (500, 700)
     assert est.input_size == (497, 705)  # k * 16 + 1
     auto = posenet.Estimator(size="auto", long_side=481)
-    auto.estimate(couple)
-    assert auto.input_size == (321, 481)  # 1278x1920 -> long side 481, on the grid
+    assert auto.input_size is None
+    result = auto.estimate(couple)
+    assert result.input_size == (321, 481)  # 1278x1920 -> long side 481, on the grid
+    assert auto.estimate(np.zeros((481, 321, 3), np.uint8)).input_size == (481, 321)

@@ -311,6 +311,7 @@ class _Result:
     poses: list[Pose]
     width: int
     height: int
+    timings: _Timings = field(default_factory=_Timings)
 
 
 @dataclass
@@ -318,7 +319,6 @@ class GroundTruthEstimator:
     """Answers each image with its annotated people: tells predict() apart from the model."""
 
     data: dict
-    timings: _Timings = field(default_factory=_Timings)
     calls: int = 0
 
     def estimate(self, pixels: np.ndarray) -> _Result:
@@ -327,6 +327,10 @@ class GroundTruthEstimator:
         (image,) = [i for i in self.data["images"] if (i["width"], i["height"]) == (width, height)]
         anns = [a for a in counted(self.data) if a["image_id"] == image["id"]]
         return _Result([pose_of(a) for a in anns], width, height)
+
+    def stream(self, images):
+        for pixels in images:
+            yield self.estimate(pixels)
 
 
 def test_predict_and_score_on_the_coco_images(
@@ -490,7 +494,7 @@ def test_cli_eval_without_pycocotools(monkeypatch: pytest.MonkeyPatch, capsys) -
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from posenet.commands._progress import progress_bar
+    from posenet.commands.progress import progress_bar
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -7,6 +7,7 @@ the same properties on a real network output.
 
 from __future__ import annotations
 
+import collections
 import subprocess
 import sys
 
@@ -15,7 +16,6 @@ import pytest
 from PIL import Image
 
 from posenet.cli import main
-from posenet.commands.explain import network_view
 from posenet.errors import PosenetError
 from posenet.estimator import Estimator
 from posenet.explain import (
@@ -266,7 +266,8 @@ def test_explain_refuses_an_image_that_is_not_the_fitted_input():
 
 @pytest.fixture(scope="module")
 def couple_explained():
-    fitted, heads, poses = network_view(Estimator(), load_image(IMAGES / "test_couple.jpg"))
+    result = Estimator().estimate(load_image(IMAGES / "test_couple.jpg"), keep=True)
+    fitted, heads, poses = result.input, result.heads, result.input_poses
     return fitted, heads, poses, explain(fitted, heads, poses, title="test_couple")
 
 
@@ -399,3 +400,46 @@ def test_cli_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
     assert captured.err.startswith("posenet: error: ") and captured.err.count("\n") == 1
     assert captured.out == ""
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_fits_runs_and_decodes_test_couple_once(tmp_path, monkeypatch, capsys):
+    """explain draws the one estimate's input, heads and input-space poses: after the
+    estimator is built (its warm-up runs every stage once), one fit, one invoke, one decode."""
+    import dataclasses
+    import functools
+
+    import posenet.decode
+    import posenet.estimator
+    import posenet.image
+    import posenet.runtime
+
+    calls = collections.Counter()
+
+    def counted(name, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    fit = counted("fit", posenet.image.fit)
+    for module in (posenet.image, posenet.estimator):
+        monkeypatch.setattr(module, "fit", fit)
+    monkeypatch.setattr(
+        posenet.runtime.Runtime, "invoke", counted("invoke", posenet.runtime.Runtime.invoke)
+    )
+    for name, decoder in list(posenet.decode.DECODERS.items()):
+        replaced = dataclasses.replace(decoder, function=counted("decode", decoder.function))
+        monkeypatch.setitem(posenet.decode.DECODERS, name, replaced)
+    built = posenet.estimator.Estimator.__init__
+
+    def init(self, *args, **kwargs):
+        built(self, *args, **kwargs)
+        calls.clear()  # the warm-up is not the image's work
+
+    monkeypatch.setattr(posenet.estimator.Estimator, "__init__", init)
+    couple = str(IMAGES / "test_couple.jpg")
+    assert main(["explain", couple, "--out", str(tmp_path / "why")]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == len(PANELS)
+    assert calls == {"fit": 1, "invoke": 1, "decode": 1}

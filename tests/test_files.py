@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from posenet._files import Inputs, atomic_writer, check_output, same_file, write_atomic
 from posenet.errors import PosenetError
+from posenet.files import Inputs, atomic_writer, check_output, same_file, write_atomic
 
 
 def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path):

@@ -4,21 +4,32 @@
 >>> result = posenet.estimate("people.jpg")          # default model, Coral decoder
 >>> estimator = posenet.Estimator("tfjs-075", decoder="tfjs")
 >>> for pose in estimator.estimate("people.jpg").poses: ...
+>>> for result in estimator.stream(frames): ...       # any iterable of images, in order
+
+`__all__` is the public API. Beside it, these modules are public, each with its own
+`__all__`: posenet.files, posenet.render, posenet.explain, posenet.bench,
+posenet.evaluate, posenet.inspection, posenet.export and posenet.store.
 """
 
 from ._version import __version__
 from .errors import PosenetError
-from .estimator import Estimator, Result, estimate
+from .estimator import Estimator, EstimatorSettings, estimate
 from .heads import Heads
+from .image import Fit, load_image
 from .poses import Keypoint, Pose
+from .result import Result, Timings
 
 __all__ = [
     "Estimator",
+    "EstimatorSettings",
+    "Fit",
     "Heads",
     "Keypoint",
     "Pose",
     "PosenetError",
     "Result",
+    "Timings",
     "__version__",
     "estimate",
+    "load_image",
 ]

@@ -217,17 +217,17 @@ def benchmark(
         estimator.estimate(image)
     samples: dict[str, list[float]] = {name: [] for name in STAGES}
     for _ in range(runs):
-        estimator.estimate(image)
+        timings = estimator.estimate(image).timings
         for name in STAGES:
-            samples[name].append(getattr(estimator.timings, name))
+            samples[name].append(getattr(timings, name))
     python_peak = _traced_peak(lambda: estimator.estimate(image))
     return Benchmark(
-        model=estimator.model.name,
-        decoder=estimator.decoder,
-        input_size=estimator.input_size,
+        model=result.model,
+        decoder=result.decoder,
+        input_size=result.input_size,
         options={k: v for k, v in options.items() if k != "decoder"},
         image=image_name or "image",
-        image_size=(int(image.shape[1]), int(image.shape[0])),
+        image_size=(result.width, result.height),
         poses=len(result.poses),
         runs=runs,
         warmup=warmup,

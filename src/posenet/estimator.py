@@ -1,189 +1,365 @@
-"""Image -> poses in original-image pixels: fit, run, decode, map back.
+"""Image -> Result: fit, run, decode, map back. The one way from pixels to poses.
 
-The estimator holds one runtime and one decoder configuration, so a folder or
-a video pays model loading once. It records where the time of the last call
-went (preprocess, invoke, decode) because this is a performance project.
+An Estimator is built once from its EstimatorSettings, a small picklable
+description (the model is read, LiteRT set up, the compiled kernels loaded), and
+then serves any number of images from any number of threads: `estimate` changes
+no state of the estimator; interpreters come from a pool keyed by input size
+(`runtime.RuntimePool`), so size "auto" never resizes an interpreter another
+call is using. `stream` overlaps reading and fitting the next image with the
+network on the current one.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
 
-from . import decode as decoders
+from .decode import DECODERS, DEFAULT_DECODER, get_decoder
 from .errors import PosenetError
-from .heads import Heads
-from .image import as_rgb, fit, load_image
-from .model import LoadedModel, load
-from .poses import Pose
-from .runtime import Runtime
-from .sizes import DEFAULT_LONG_SIDE, auto_size, parse_size, resolve_size
+from .image import DEFAULT_FIT, DEFAULT_RESAMPLE, FITS, RESAMPLES, Fitted, as_rgb, fit, load_image
+from .model import given_files, load
+from .network import DEFAULT_GEOMETRY, OUTPUT_STRIDES, RETARGET_GEOMETRIES
+from .result import Result, Timings
+from .runtime import Runtime, RuntimePool
+from .sizes import DEFAULT_LONG_SIDE, MAX_SIDE, SIZE_FORMS, auto_size, parse_size, resolve_size
 
+__all__ = ["Estimator", "EstimatorSettings", "ImageLike", "estimate"]
+
+#: What estimate() and stream() take: a file path, a PIL image or uint8[H, W, 3|4] / [H, W].
 ImageLike = str | Path | Image.Image | np.ndarray
 
-
-@dataclass
-class Timings:
-    """Seconds spent in each stage of the last estimate() call."""
-
-    preprocess: float = 0.0
-    invoke: float = 0.0
-    decode: float = 0.0
-
-    @property
-    def total(self) -> float:
-        return self.preprocess + self.invoke + self.decode
+#: Images stream() reads and fits ahead of the one in the network.
+_AHEAD = 2
 
 
 @dataclass(frozen=True)
-class Result:
-    """Poses of one image, with the image's size and what produced them."""
+class EstimatorSettings:
+    """What an Estimator is: model, input size, decoder and how images are fitted.
 
-    poses: list[Pose]
-    width: int
-    height: int
-    model: str
-    decoder: str
-    input_size: tuple[int, int]
-    heads: Heads | None = field(default=None, repr=False)
+    model: registry name or model file path; None is the store's default model.
+    size: network input "HxW", "N" (square) or "auto" (the image's aspect ratio,
+        long side `long_side`), rounded to the nearest k * stride + 1 when built;
+        None keeps the model's own size. A (height, width) pair is accepted.
+    stride: output stride 8, 16 or 32; None keeps the model's own. Another stride
+        rebuilds the network, its dilations chosen by `geometry` (CHOICES["geometry"]).
+    decoder: a CHOICES["decoder"] name; decoder_options: its options as sorted
+        (name, value) pairs (a dict is accepted and normalised). For a decoder
+        that takes a model's embedded options (coral), these override them.
+    fit, resample: CHOICES["fit"], CHOICES["resample"] names.
+    flip_horizontal: mirror the results (x -> width - 1 - x, left <-> right), as TF.js.
+    threads: LiteRT CPU threads per interpreter (None: LiteRT's choice).
+    long_side: the long side of size "auto", before rounding.
 
-    def to_dict(self, image: str | None = None) -> dict[str, Any]:
-        """The JSON form: image, width, height, model, poses (x, y in image pixels)."""
-        return {
-            "image": image,
-            "width": self.width,
-            "height": self.height,
-            "model": self.model,
-            "poses": [pose.to_dict() for pose in self.poses],
+    Frozen, hashable, picklable and JSON round-trippable (`to_dict` / `from_dict`),
+    so that a batch framework, a pool of processes or an HTTP service ships *these*
+    to its workers, each of which builds its own Estimator once, never an
+    interpreter. Every default is written here or in the registry it comes from,
+    and the CLI reads its flag defaults from `EstimatorSettings()` and its choices
+    from CHOICES. Invalid values raise PosenetError here, when the settings are
+    made, so a worker never receives settings it cannot build (a model that does
+    not exist, or a size its network cannot take, is found when building).
+    """
+
+    #: The values each setting with a fixed set of them accepts, the default first
+    #: where it has one (from the registries: decoders, fits, resamplers, geometries).
+    CHOICES: ClassVar[Mapping[str, tuple[Any, ...]]] = MappingProxyType(
+        {
+            "stride": OUTPUT_STRIDES,
+            "geometry": tuple(RETARGET_GEOMETRIES),
+            "decoder": tuple(DECODERS),
+            "fit": FITS,
+            "resample": RESAMPLES,
         }
+    )
+    #: What `size` accepts, for help texts.
+    SIZE_FORMS: ClassVar[str] = SIZE_FORMS
+    #: Most LiteRT threads `threads` accepts.
+    MAX_THREADS: ClassVar[int] = 64
+
+    model: str | None = None
+    size: str | None = None
+    stride: int | None = None
+    geometry: str = DEFAULT_GEOMETRY
+    decoder: str = DEFAULT_DECODER
+    decoder_options: tuple[tuple[str, int | float], ...] = ()
+    fit: str = DEFAULT_FIT
+    resample: str = DEFAULT_RESAMPLE
+    flip_horizontal: bool = False
+    threads: int | None = None
+    long_side: int = DEFAULT_LONG_SIDE
+
+    def __post_init__(self) -> None:
+        def set_(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        if isinstance(self.model, os.PathLike):
+            set_("model", os.fspath(self.model))
+        if self.model is not None and not isinstance(self.model, str):
+            raise PosenetError(f"model must be a name or a path, got {self.model!r}")
+        set_("size", _normalised_size(self.size))
+        for name in ("stride", "geometry", "fit", "resample"):
+            value, choices = getattr(self, name), self.CHOICES[name]
+            if name == "stride" and (value is None or _whole(value)):
+                value = None if value is None else int(value)  # numpy integers too
+                set_(name, value)
+            if value not in choices and not (name == "stride" and value is None):
+                raise PosenetError(f"{name} must be one of {_listed(choices)}, got {value!r}")
+        options = get_decoder(self.decoder).check(_options_dict(self.decoder_options))
+        set_("decoder_options", tuple(sorted((k, _plain(v)) for k, v in options.items())))
+        if not isinstance(self.flip_horizontal, bool | np.bool_):
+            raise PosenetError(
+                f"flip_horizontal must be True or False, got {self.flip_horizontal!r}"
+            )
+        set_("flip_horizontal", bool(self.flip_horizontal))
+        if self.threads is not None and not (
+            _whole(self.threads) and 1 <= self.threads <= self.MAX_THREADS
+        ):
+            raise PosenetError(
+                f"threads must be 1 to {self.MAX_THREADS} or None, got {self.threads!r}"
+            )
+        set_("threads", None if self.threads is None else int(self.threads))
+        if not (_whole(self.long_side) and 1 <= self.long_side <= MAX_SIDE):
+            raise PosenetError(f"long_side must be 1 to {MAX_SIDE}, got {self.long_side!r}")
+        set_("long_side", int(self.long_side))
+
+    def build(self) -> Estimator:
+        """An Estimator for these settings (loads the model, prepares LiteRT)."""
+        return Estimator.from_settings(self)
+
+    def model_files(self) -> list[Path]:
+        """The files of the model when it is named by path (a TF.js model's shards too;
+        none for a registry name): the inputs a command must never write over."""
+        return given_files(self.model)
+
+    def replace(self, **changes: Any) -> EstimatorSettings:
+        """A copy with `changes` applied (and checked)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of every field; `from_dict` inverts it."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["decoder_options"] = dict(self.decoder_options)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EstimatorSettings:
+        """Settings from `to_dict`'s form (missing fields take their defaults)."""
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise PosenetError(f"settings: unknown field {', '.join(map(str, unknown))}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """An image read and fitted, waiting for the network."""
+
+    pixels: np.ndarray
+    fitted: Fitted
+    load: float
+    preprocess: float
 
 
 class Estimator:
     """A PoseNet model, a decoder and an image fit, ready to estimate poses.
 
-    model: registry name or model file path (default: the store's default model).
-    decoder: `coral`, `tfjs` or `single`; decoder options go in `decoder_options`.
-        For `coral`, options embedded in the model file are the defaults.
-    size: network input as (height, width), "HxW", "N" or "auto" (the image's aspect
-        ratio, long side `long_side`); rounded to the nearest k * stride + 1.
-        Default: the model's own size.
-    stride: output stride 8, 16 or 32 (default the model's own); another stride
-        rebuilds the network: `geometry` "atrous" (POSENET.md's rule, default) or
-        "source" (keep the source's tap spacing; better for the stride-16 graphs).
-    fit: `pad` (keep aspect ratio) or `stretch`; resample: `bilinear` (TF.js's),
-        `nearest` or `antialias` (PIL's). Poses are clipped into the image.
-    flip_horizontal: mirror the results (x -> width - 1 - x, left <-> right), as TF.js.
-    threads: LiteRT CPU threads (None: LiteRT's choice).
+    `Estimator(model, **settings)` takes the fields of EstimatorSettings as keywords
+    (model: registry name or file path, None for the default; size, stride,
+    geometry, decoder, decoder_options, fit, resample, flip_horizontal, threads,
+    long_side); `Estimator.from_settings(settings)` the settings themselves.
+
+    settings: what rebuilds this estimator in another process.
+    model_name: the model's registry name or path, for reports.
+    input_size: (height, width) of the network input; None with size "auto".
+    requested_size: the size asked for before rounding to the grid (None if none).
+    output_stride: input pixels per output cell.
+    decoder_options: the options the decoder runs with (the model's embedded ones
+        where the decoder takes them, overridden by the settings').
     """
 
-    def __init__(
-        self,
-        model: str | Path | LoadedModel | None = None,
-        *,
-        decoder: str = decoders.DEFAULT_DECODER,
-        decoder_options: dict[str, Any] | None = None,
-        size: str | tuple[int, int] | None = None,
-        stride: int | None = None,
-        geometry: str = "atrous",
-        long_side: int = DEFAULT_LONG_SIDE,
-        fit: str = "pad",
-        resample: str = "bilinear",
-        flip_horizontal: bool = False,
-        threads: int | None = None,
-    ) -> None:
-        if isinstance(model, LoadedModel):
-            self.model = model
-        else:
-            self.model = load(model, output_stride=stride, geometry=geometry)
-        self.decoder = decoder
-        self.options = self._decoder_options(decoder, decoder_options or {})
-        self._decode = decoders.get_decoder(decoder).function  # options checked once, here
-        self.fit_mode = fit
-        self.resample = resample
-        self.flip_horizontal = flip_horizontal
-        self.runtime = Runtime(self.model.tflite, threads=threads)
-        self.long_side = long_side
-        self.auto_size = isinstance(size, str) and size.strip().lower() == "auto"
-        self.requested_size = None if self.auto_size or size is None else parse_size_spec(size)
+    def __init__(self, model: str | Path | None = None, **settings: Any) -> None:
+        self.settings = EstimatorSettings(model=model, **settings)
+        s = self.settings
+        self._model = load(s.model, output_stride=s.stride, geometry=s.geometry)
+        self._decoder = get_decoder(s.decoder)
+        self.decoder_options = self._decoder.options_for(
+            self._model.decoder_options, dict(s.decoder_options)
+        )
+        self.model_name = self._model.name
+        self.requested_size = None if s.size in (None, "auto") else parse_size(s.size)
+        first = Runtime(self._model.tflite, threads=s.threads)
+        self.output_stride = first.output_stride
         if self.requested_size is not None:
-            self.runtime.resize(resolve_size(self.requested_size, self.runtime.output_stride))
-        self.timings = Timings()
-        self._warm_up()
+            first.resize(resolve_size(self.requested_size, self.output_stride))
+        self.input_size: tuple[int, int] | None = None if s.size == "auto" else first.input_size
+        self._pool = RuntimePool(self._model.tflite, threads=s.threads)
+        self._warm_up(first)
+        self._pool.give(first)
 
-    def _warm_up(self) -> None:
+    @classmethod
+    def from_settings(cls, settings: EstimatorSettings) -> Estimator:
+        """The estimator `settings` describe."""
+        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)})
+
+    def _warm_up(self, runtime: Runtime) -> None:
         """Run every stage once, so that one-off costs are paid at load time and the
         first image's timings show what images really cost: loading the compiled
-        kernels (numba's disk cache, ~0.3 s per process), LiteRT's weight packing on
-        its first invoke; and a model LiteRT cannot run fails here, once."""
+        kernels (numba's disk cache, ~0.3 s per process), LiteRT's first invoke; and
+        a model LiteRT cannot run fails here, once."""
+        s = self.settings
         tiny = np.zeros((2, 2, 3), np.uint8)
-        fit(tiny, (3, 3), self.fit_mode, self.resample)
+        fit(tiny, (3, 3), s.fit, s.resample)
         tiny.flags.writeable = False  # decoded files arrive read-only: numba types them apart
-        fit(tiny, (3, 3), self.fit_mode, self.resample)
-        self.runtime.invoke(np.zeros((*self.runtime.input_size, 3), np.uint8))
-        self._decode(self.runtime.blank_heads(), **self.options)
+        fit(tiny, (3, 3), s.fit, s.resample)
+        runtime.invoke(np.zeros((*runtime.input_size, 3), np.uint8))
+        self._decoder.function(runtime.blank_heads(), **self.decoder_options)
 
-    def _decoder_options(self, decoder: str, given: dict[str, Any]) -> dict[str, Any]:
-        return decoders.get_decoder(decoder).options_for(self.model.decoder_options, given)
+    def estimate(self, image: ImageLike, *, keep: bool = False) -> Result:
+        """The poses of one image: a path, a PIL image or a uint8[H, W, 3] array.
 
-    @property
-    def input_size(self) -> tuple[int, int]:
-        return self.runtime.input_size
+        Safe to call from several threads at once. keep: also return the fitted
+        input, the heads and the decoded image in the Result.
+        """
+        return self._finish(self._prepare(image), keep)
 
-    def estimate(self, image: ImageLike, keep_heads: bool = False) -> Result:
-        """Poses for one image (path, PIL image or uint8[H, W, 3] array)."""
-        pixels = load_image(image) if isinstance(image, str | Path) else as_rgb(image)
-        height, width = pixels.shape[:2]
-        if self.auto_size:
-            stride = self.runtime.output_stride
-            try:
-                size = auto_size((height, width), stride, self.long_side)
-            except PosenetError:
-                raise PosenetError(
-                    f"a {width}x{height} image is too elongated for size auto "
-                    f"(long side {self.long_side}, stride {stride}): give --size"
-                ) from None
-            self.runtime.resize(size)
+    def stream(
+        self, images: Iterable[ImageLike], *, keep: bool = False, return_errors: bool = False
+    ) -> Iterator[Result]:
+        """Results for `images` (any iterable: paths, arrays, PIL images), in order.
+
+        A helper thread takes the next images from `images` and reads and fits
+        them (up to two ahead) while the network runs on the current one; LiteRT,
+        Pillow's decoders and the compiled resize release the GIL, so on two cores
+        this runs the network almost back to back (benchmarks/bench_stream.py).
+        A PosenetError for one image (a bad file, say) is raised at its position,
+        which ends the stream; with `return_errors` it is yielded in the Result's
+        place and the stream goes on.
+        """
+        source = iter(images)
+
+        def take() -> _Prepared | None:  # on the helper thread, one call at a time
+            for image in source:
+                return self._prepare(image)
+            return None
+
+        helper = ThreadPoolExecutor(1, thread_name_prefix="posenet-stream")
+        ahead: deque[Future] = deque(helper.submit(take) for _ in range(_AHEAD))
+        try:
+            while True:
+                try:
+                    prepared = ahead.popleft().result()
+                    if prepared is None:
+                        return
+                    ahead.append(helper.submit(take))
+                    result = self._finish(prepared, keep)
+                except PosenetError as error:
+                    if not return_errors:
+                        raise
+                    if len(ahead) < _AHEAD:
+                        ahead.append(helper.submit(take))
+                    yield error  # type: ignore[misc]
+                    continue
+                yield result
+        finally:
+            helper.shutdown(wait=True, cancel_futures=True)
+
+    def _prepare(self, image: ImageLike) -> _Prepared:
+        """Read and fit one image (the part of an estimate before the network)."""
         start = time.perf_counter()
-        fitted = fit(pixels, self.input_size, self.fit_mode, self.resample)
-        fitted_at = time.perf_counter()
-        heads = self.runtime.run(fitted.pixels)
-        ran_at = time.perf_counter()
-        poses = self._decode(heads, **self.options)
-        poses = [pose.mapped(fitted.scale, fitted.shift, fitted.size) for pose in poses]
-        if self.flip_horizontal:
+        pixels = load_image(image) if isinstance(image, str | Path) else as_rgb(image)
+        loaded = time.perf_counter()
+        size = self.input_size or self._auto_size(pixels.shape[0], pixels.shape[1])
+        fitted = fit(pixels, size, self.settings.fit, self.settings.resample)
+        load = 0.0 if isinstance(image, np.ndarray) else loaded - start
+        return _Prepared(pixels, fitted, load, time.perf_counter() - loaded)
+
+    def _finish(self, prepared: _Prepared, keep: bool) -> Result:
+        """Network, decoder, map back: the rest of an estimate."""
+        start = time.perf_counter()
+        fitted = prepared.fitted
+        size = fitted.pixels.shape[:2]
+        with self._pool.runtime(size) as runtime:
+            heads = runtime.run(fitted.pixels)
+        ran = time.perf_counter()
+        input_poses = self._decoder.function(heads, **self.decoder_options)
+        height, width = prepared.pixels.shape[:2]
+        scale, shift = fitted.fit.scale, fitted.fit.shift
+        poses = [pose.mapped(scale, shift, (width, height)) for pose in input_poses]
+        if self.settings.flip_horizontal:
             poses = [pose.flipped(width) for pose in poses]
-        done_at = time.perf_counter()
-        self.timings = Timings(fitted_at - start, ran_at - fitted_at, done_at - ran_at)
+        done = time.perf_counter()
         return Result(
             poses=poses,
+            input_poses=input_poses,
             width=width,
             height=height,
-            model=self.model.name,
-            decoder=self.decoder,
-            input_size=self.input_size,
-            heads=heads if keep_heads else None,
+            model=self.model_name,
+            decoder=self.settings.decoder,
+            input_size=size,
+            fit=fitted.fit,
+            timings=Timings(prepared.load, prepared.preprocess, ran - start, done - ran),
+            input=fitted.pixels if keep else None,
+            heads=heads if keep else None,
+            image=prepared.pixels if keep else None,
         )
 
+    def _auto_size(self, height: int, width: int) -> tuple[int, int]:
+        long_side = self.settings.long_side
+        try:
+            return auto_size((height, width), self.output_stride, long_side)
+        except PosenetError:
+            raise PosenetError(
+                f"a {width}x{height} image is too elongated for size auto "
+                f"(long side {long_side}, stride {self.output_stride}): give --size"
+            ) from None
 
-def parse_size_spec(size: str | tuple[int, int]) -> tuple[int, int]:
-    """(height, width) from "HxW", "N" or a pair, before rounding to the grid."""
+
+def estimate(image: ImageLike, model: str | Path | None = None, **settings: Any) -> Result:
+    """One-shot convenience: build an Estimator(model, **settings) and run it on one image."""
+    return Estimator(model, **settings).estimate(image)
+
+
+def _normalised_size(size: Any) -> str | None:
+    """None, "auto" or "HxW" (unrounded) from what `size` accepts."""
+    if size is None:
+        return None
     if isinstance(size, str):
         parsed = parse_size(size)
-        if parsed is None:
-            raise PosenetError("size auto is not a fixed size")
-        return parsed
-    height, width = size
-    return int(height), int(width)
+    elif isinstance(size, Iterable) and len(pair := tuple(size)) == 2 and all(map(_whole, pair)):
+        parsed = (int(pair[0]), int(pair[1]))
+    else:
+        raise PosenetError(f"size must be {SIZE_FORMS} or (height, width), got {size!r}")
+    return "auto" if parsed is None else f"{parsed[0]}x{parsed[1]}"
 
 
-def estimate(image: ImageLike, model: str | Path | None = None, **kwargs: Any) -> Result:
-    """One-shot convenience: build an Estimator and run it on one image."""
-    return Estimator(model, **kwargs).estimate(image)
+def _options_dict(options: Any) -> dict[str, Any]:
+    try:
+        return dict(options)
+    except (TypeError, ValueError):
+        raise PosenetError(
+            f"decoder_options must be a dict or (name, value) pairs, got {options!r}"
+        ) from None
 
 
-__all__ = ["Estimator", "PosenetError", "Result", "Timings", "estimate"]
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers, so that settings stay JSON-able."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _listed(choices: Iterable[Any]) -> str:
+    return ", ".join(map(str, choices))

@@ -23,27 +23,37 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".
 
 _WIDE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
-FITS = ("pad", "stretch")
-#: How pixels are resampled: `bilinear` is TF.js's tf.image.resizeBilinear (no
-#: antialiasing, align_corners false), computed per output pixel so its cost does
-#: not grow with the photo; `nearest` is PIL's, as Coral's reference used;
-#: `antialias` is PIL's filtered bilinear, best quality, slowest on big photos.
-RESAMPLES = ("bilinear", "nearest", "antialias")
+#: How an image is fitted to the input; the first is the default. `pad` keeps the
+#: aspect ratio (black bottom or right), `stretch` fills the input, as Coral's reference.
+FITS: tuple[str, ...] = ("pad", "stretch")
+#: How pixels are resampled; the first is the default. `bilinear` is TF.js's
+#: tf.image.resizeBilinear (no antialiasing, align_corners false), computed per output
+#: pixel so its cost does not grow with the photo; `nearest` is PIL's, as Coral's
+#: reference used; `antialias` is PIL's filtered bilinear, best quality, slowest on big photos.
+RESAMPLES: tuple[str, ...] = ("bilinear", "nearest", "antialias")
+DEFAULT_FIT, DEFAULT_RESAMPLE = FITS[0], RESAMPLES[0]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How an image was fitted to the network input, and the way back.
+
+    mode: a FITS name; resample: a RESAMPLES name.
+    scale, shift: (x, y) pairs; original-image pixels = input pixels * scale + shift.
+    """
+
+    mode: str
+    resample: str
+    scale: tuple[float, float]
+    shift: tuple[float, float]
 
 
 @dataclass(frozen=True)
 class Fitted:
-    """An image fitted to the model input.
-
-    pixels: uint8[H, W, 3] model input.
-    scale, shift: (x, y) pairs; original = input * scale + shift.
-    size: (width, height) of the original image.
-    """
+    """An image fitted to the model input: pixels uint8[H, W, 3] and how (`fit`)."""
 
     pixels: np.ndarray
-    scale: tuple[float, float]
-    shift: tuple[float, float]
-    size: tuple[int, int]
+    fit: Fit
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -110,8 +120,8 @@ def as_rgb(image: Image.Image | np.ndarray) -> np.ndarray:
 def fit(
     image: np.ndarray,
     input_size: tuple[int, int],
-    how: str = "pad",
-    resample: str = "bilinear",
+    how: str = DEFAULT_FIT,
+    resample: str = DEFAULT_RESAMPLE,
 ) -> Fitted:
     """Resize an RGB image to `input_size` (height, width).
 
@@ -127,25 +137,23 @@ def fit(
     h, w = image.shape[:2]
     if how == "stretch":
         pixels = _resize(image, (in_w, in_h), resample)
-        return _fitted(pixels, (w / in_w, h / in_h), resample, (w, h))
+        return _fitted(pixels, how, resample, (w / in_w, h / in_h))
     ratio = min(in_w / w, in_h / h)
     new_w, new_h = max(1, round(w * ratio)), max(1, round(h * ratio))
     canvas = np.zeros((in_h, in_w, 3), np.uint8)
     canvas[:new_h, :new_w] = _resize(image, (new_w, new_h), resample)
-    return _fitted(canvas, (w / new_w, h / new_h), resample, (w, h))
+    return _fitted(canvas, how, resample, (w / new_w, h / new_h))
 
 
-def _fitted(
-    pixels: np.ndarray, scale: tuple[float, float], resample: str, size: tuple[int, int]
-) -> Fitted:
+def _fitted(pixels: np.ndarray, how: str, resample: str, scale: tuple[float, float]) -> Fitted:
     """Fitted with the map back that matches how the resampler placed its samples.
 
     TF.js's bilinear samples the source at `x * scale`, so the map back is that.
     PIL (nearest, antialias) matches pixel centres, `(x + 0.5) * scale - 0.5`.
     """
     if resample == "bilinear":
-        return Fitted(pixels, scale, (0.0, 0.0), size)
-    return Fitted(pixels, scale, ((scale[0] - 1) / 2, (scale[1] - 1) / 2), size)
+        return Fitted(pixels, Fit(how, resample, scale, (0.0, 0.0)))
+    return Fitted(pixels, Fit(how, resample, scale, ((scale[0] - 1) / 2, (scale[1] - 1) / 2)))
 
 
 def _resize(image: np.ndarray, size: tuple[int, int], resample: str) -> np.ndarray:

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from . import store
-from ._files import write_atomic
 from .errors import PosenetError
+from .files import write_atomic
 from .formats import detect_format, read_network, source_files
-from .network import with_output_stride
+from .network import DEFAULT_GEOMETRY, with_output_stride
 from .runtime import infer_stride
 from .sizes import round_side
 from .tflite.build import build_tflite, network_digest
@@ -106,7 +106,7 @@ def load(
     model: str | Path | None = None,
     *,
     output_stride: int | None = None,
-    geometry: str = "atrous",
+    geometry: str = DEFAULT_GEOMETRY,
     float16: bool = False,
 ) -> LoadedModel:
     """Load a model by registry name or path into runnable TFLite bytes.

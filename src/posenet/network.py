@@ -30,6 +30,7 @@ from .keypoints import NUM_EDGES, NUM_KEYPOINTS
 
 __all__ = [
     "ACTIVATIONS",
+    "DEFAULT_GEOMETRY",
     "HEAD_CHANNELS",
     "HEAD_NAMES",
     "HEAD_TENSOR_NAMES",
@@ -294,15 +295,17 @@ def atrous_geometry(
     return tuple(geometry)
 
 
-#: The ways with_output_stride can re-target; "atrous" is POSENET.md §2's rule.
+#: The ways with_output_stride can re-target; the first is the default. "atrous" is
+#: POSENET.md §2's rule.
 RETARGET_GEOMETRIES: dict[str, str] = {
     "atrous": "POSENET.md §2's atrous rule on MobileNetV1's nominal strides (TF.js 1.x)",
     "source": "keep each layer's tap spacing in input pixels as the source has it",
 }
+DEFAULT_GEOMETRY: str = next(iter(RETARGET_GEOMETRIES))
 
 
 def with_output_stride(
-    network: Network, output_stride: int, *, geometry: str = "atrous"
+    network: Network, output_stride: int, *, geometry: str = DEFAULT_GEOMETRY
 ) -> Network:
     """The network re-targeted to output_stride.
 

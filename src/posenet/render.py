@@ -13,6 +13,8 @@ from PIL import Image, ImageDraw
 from .keypoints import SKELETON
 from .poses import Pose
 
+__all__ = ["PALETTE", "draw_poses"]
+
 #: Colour per pose (repeats after 10), chosen to stay distinct on photos.
 PALETTE: tuple[tuple[int, int, int], ...] = (
     (255, 64, 64),

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._files import atomic_writer
 from .errors import PosenetError
+from .files import atomic_writer
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from .detect import add_model_options, estimator_kwargs
+from .. import load_image
+from .detect import add_model_options, settings_from_args
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -32,16 +33,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..bench import benchmark, format_report
-    from ..image import load_image
 
     image = load_image(args.image) if args.image else None
+    settings = settings_from_args(args).to_dict()
     result = benchmark(
-        args.model,
+        settings.pop("model"),
         image=image,
         image_name=args.image,
         runs=args.runs,
         warmup=args.warmup,
-        **estimator_kwargs(args),
+        **settings,
     )
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_report(result))
     return 0

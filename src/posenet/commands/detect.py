@@ -9,13 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import store
-from .._files import Inputs, check_output, save_image, write_atomic
-from ..decode import DECODERS
-from ..errors import PosenetError
-from ..image import FITS, RESAMPLES
-from ..network import OUTPUT_STRIDES, RETARGET_GEOMETRIES
-from ..sizes import SIZE_FORMS
+from .. import Estimator, EstimatorSettings, PosenetError, Result
+from ..files import Inputs, check_output, find_images, save_image, write_atomic
+from ..store import DEFAULT_MODEL
+
+#: Every flag's default and choices, read from the one place they are written.
+DEFAULTS = EstimatorSettings()
+CHOICES = EstimatorSettings.CHOICES
+MAX_THREADS = EstimatorSettings.MAX_THREADS
+SIZE_FORMS = EstimatorSettings.SIZE_FORMS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -43,39 +45,42 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--model", metavar="NAME|PATH", help=f"model name or file (default {store.DEFAULT_MODEL})"
+        "--model", metavar="NAME|PATH", help=f"model name or file (default {DEFAULT_MODEL})"
     )
     parser.add_argument(
         "--size", metavar="HxW|N|auto", help=f"network input size: {SIZE_FORMS} (default: model's)"
     )
     parser.add_argument(
-        "--stride", type=int, choices=OUTPUT_STRIDES, help="output stride (default: model's)"
+        "--stride", type=int, choices=CHOICES["stride"], help="output stride (default: model's)"
     )
     parser.add_argument(
         "--geometry",
-        choices=RETARGET_GEOMETRIES,
-        default="atrous",
-        help="dilations when --stride differs from the model's: atrous rule (default) or "
-        "source (keep the source's tap spacing; better for the published stride-16 graphs)",
+        choices=CHOICES["geometry"],
+        default=DEFAULTS.geometry,
+        help="dilations when --stride differs from the model's: atrous rule or source (keep "
+        "the source's tap spacing; better for the published stride-16 graphs); "
+        f"default {DEFAULTS.geometry}",
     )
     parser.add_argument(
         "--decoder",
-        choices=DECODERS,
-        default="coral",
-        help="coral (Coral's PosenetDecoderOp, default), tfjs (TF.js decodeMultiplePoses) "
-        "or single (one person)",
+        choices=CHOICES["decoder"],
+        default=DEFAULTS.decoder,
+        help="coral (Coral's PosenetDecoderOp), tfjs (TF.js decodeMultiplePoses) or single "
+        f"(one person); default {DEFAULTS.decoder}",
     )
     parser.add_argument(
         "--fit",
-        choices=FITS,
-        default="pad",
-        help="fit the image to the network input: pad (keep the aspect ratio, default) or stretch",
+        choices=CHOICES["fit"],
+        default=DEFAULTS.fit,
+        help="fit the image to the network input: pad (keep the aspect ratio) or stretch; "
+        f"default {DEFAULTS.fit}",
     )
     parser.add_argument(
         "--resample",
-        choices=RESAMPLES,
-        default="bilinear",
-        help="resize: bilinear (TF.js's, default), nearest (as Coral's reference) or antialias",
+        choices=CHOICES["resample"],
+        default=DEFAULTS.resample,
+        help="resize: bilinear (TF.js's), nearest (as Coral's reference) or antialias; "
+        f"default {DEFAULTS.resample}",
     )
     parser.add_argument(
         "--max-poses", type=int, metavar="N", help="most poses per image (max_detections)"
@@ -99,12 +104,15 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--flip", action="store_true", help="mirror results (selfie cameras)")
     parser.add_argument(
-        "--threads", type=_threads, metavar="N", help="CPU threads for the network (1-64)"
+        "--threads",
+        type=_threads,
+        metavar="N",
+        help=f"CPU threads for the network (1-{MAX_THREADS})",
     )
 
 
-def estimator_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """Estimator keyword arguments from the flags add_model_options defines."""
+def settings_from_args(args: argparse.Namespace) -> EstimatorSettings:
+    """The EstimatorSettings the flags add_model_options defines describe."""
     options: dict[str, Any] = {}
     for flag, option in (
         ("max_poses", "max_detections"),
@@ -118,30 +126,29 @@ def estimator_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         if not sep or not name:
             raise PosenetError(f"--decoder-option {item!r}: expected NAME=VALUE")
         options[name.strip().replace("-", "_")] = _number(value)
-    return {
-        "decoder": args.decoder,
-        "decoder_options": options,
-        "size": args.size,
-        "stride": args.stride,
-        "geometry": args.geometry,
-        "fit": args.fit,
-        "resample": args.resample,
-        "flip_horizontal": args.flip,
-        "threads": args.threads,
-    }
+    return EstimatorSettings(
+        model=args.model,
+        size=args.size,
+        stride=args.stride,
+        geometry=args.geometry,
+        decoder=args.decoder,
+        decoder_options=options,
+        fit=args.fit,
+        resample=args.resample,
+        flip_horizontal=args.flip,
+        threads=args.threads,
+    )
 
 
-def estimator_from_args(args: argparse.Namespace):
+def estimator_from_args(args: argparse.Namespace) -> Estimator:
     """The Estimator the flags describe; says on stderr when --size was rounded."""
-    from ..estimator import Estimator
-
-    estimator = Estimator(args.model, **estimator_kwargs(args))
+    estimator = Estimator.from_settings(settings_from_args(args))
     requested = estimator.requested_size
     if requested is not None and requested != estimator.input_size:
         h, w = estimator.input_size
         print(
             f"posenet: size {requested[0]}x{requested[1]} rounded to {h}x{w} "
-            f"(k * {estimator.runtime.output_stride} + 1)",
+            f"(k * {estimator.output_stride} + 1)",
             file=sys.stderr,
         )
     return estimator
@@ -152,8 +159,8 @@ def _threads(text: str) -> int:
         value = int(text)
     except ValueError:
         value = 0
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a thread count from 1 to 64")
+    if not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a thread count from 1 to {MAX_THREADS}")
     return value
 
 
@@ -168,11 +175,8 @@ def _number(text: str) -> int | float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..image import find_images, load_image
-    from ..model import given_files
-
     images = find_images(args.images)
-    inputs = Inputs([*images, *given_files(args.model)])
+    inputs = Inputs([*images, *EstimatorSettings(model=args.model).model_files()])
     drawings = _plan_drawings(args.draw, images, inputs)
     json_path = None
     if args.json is not None and args.json != "-":
@@ -181,29 +185,22 @@ def run(args: argparse.Namespace) -> int:
             raise PosenetError(f"{json_path}: named both for --json and --draw")
     estimator = estimator_from_args(args)
     results, failed = [], 0
+    outcomes = estimator.stream(images, keep=bool(args.draw), return_errors=True)
     try:
-        for path in images:
-            try:  # one bad file in a folder does not stop the rest
-                pixels = load_image(path)
-                result = estimator.estimate(pixels)
-            except PosenetError as exc:
-                message = str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
+        for path, outcome in zip(images, outcomes, strict=True):
+            if isinstance(outcome, PosenetError):  # one bad file does not stop the rest
+                message = str(outcome)
+                message = message if message.startswith(str(path)) else f"{path}: {message}"
                 print(f"posenet: error: {message}", file=sys.stderr)
                 failed += 1
                 continue
-            results.append(result.to_dict(str(path)))
+            results.append(outcome.to_dict(str(path)))
             if args.draw:
-                from ..render import draw_poses
-
-                save_image(draw_poses(pixels, result.poses), drawings[path])
+                _draw(outcome, drawings[path])
             if args.json != "-":
-                scores = ", ".join(f"{p.score:.2f}" for p in result.poses) or "none"
-                t = estimator.timings
-                print(
-                    f"{path}: {len(result.poses)} pose(s) [{scores}]  "
-                    f"{t.total * 1000:.1f} ms (invoke {t.invoke * 1000:.1f} ms)"
-                )
+                print(_summary(path, outcome))
     finally:  # an interrupted folder run still leaves the JSON of what it did
+        outcomes.close()
         if args.json and results:
             text = json.dumps(results, indent=2) + "\n"
             if json_path is None:
@@ -211,6 +208,22 @@ def run(args: argparse.Namespace) -> int:
             else:
                 write_atomic(json_path, text.encode())
     return 2 if failed else 0
+
+
+def _summary(path: Path, result: Result) -> str:
+    """One line per image: pose scores, decoded image -> poses time, the network's share."""
+    scores = ", ".join(f"{p.score:.2f}" for p in result.poses) or "none"
+    t = result.timings
+    return (
+        f"{path}: {len(result.poses)} pose(s) [{scores}]  "
+        f"{t.total * 1000:.1f} ms (invoke {t.invoke * 1000:.1f} ms)"
+    )
+
+
+def _draw(result: Result, target: Path) -> None:
+    from ..render import draw_poses
+
+    save_image(draw_poses(result.image, result.poses), target)
 
 
 def _plan_drawings(draw: str | None, images: list[Path], inputs: Inputs) -> dict[Path, Path]:

@@ -7,9 +7,9 @@ import json
 import statistics
 from pathlib import Path
 
-from .._files import check_output, write_atomic
-from ._progress import progress_bar
-from .detect import add_model_options, estimator_from_args
+from ..files import check_output, write_atomic
+from .detect import add_model_options, estimator_from_args, settings_from_args
+from .progress import progress_bar
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -37,20 +37,21 @@ def run(args: argparse.Namespace) -> int:
     from .. import evaluate
 
     evaluate.require_pycocotools()  # before any work: the run may take hours
-    from ..model import given_files
-
     dataset = evaluate.load_annotations(args.annotations)
     images = evaluate.image_paths(dataset, args.images)
     if args.results:  # checked before an evaluation that may take hours
-        check_output(args.results, inputs=[args.annotations, *images, *given_files(args.model)])
+        model_files = settings_from_args(args).model_files()
+        check_output(args.results, inputs=[args.annotations, *images, *model_files])
     estimator = estimator_from_args(args)  # says on stderr if --size was rounded
     predictions = evaluate.predict(estimator, dataset, args.images, progress_bar("eval", "images"))
     if args.results:
         write_atomic(Path(args.results), (json.dumps(predictions.results) + "\n").encode())
     metrics = evaluate.score(dataset, predictions.results)
 
-    h, w = estimator.input_size
-    size = f"auto (long side {estimator.long_side})" if estimator.auto_size else f"{h}x{w}"
+    if estimator.input_size is None:
+        size = f"auto (long side {estimator.settings.long_side})"
+    else:
+        size = "{}x{}".format(*estimator.input_size)
     per_image = statistics.median(predictions.seconds) * 1000
     print(
         f"COCO keypoints: {Path(args.annotations).name}, {metrics.images} images, "
@@ -58,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
         f"{metrics.detections} poses found"
     )
     print(
-        f"model {estimator.model.name} (input {size}), decoder {estimator.decoder}, "
-        f"fit {args.fit}; median {per_image:.1f} ms per image"
+        f"model {estimator.model_name} (input {size}), decoder {estimator.settings.decoder}, "
+        f"fit {estimator.settings.fit}; median {per_image:.1f} ms per image"
     )
     if args.results:
         print(f"results: {args.results}")

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
-
-from .._files import check_output, save_image
-from ..errors import PosenetError
-from ..heads import Heads
-from ..poses import Pose
-from .detect import add_model_options, estimator_from_args
-
-if TYPE_CHECKING:  # imported when run, so that `posenet --help` stays fast
-    from ..estimator import Estimator
+from .. import PosenetError, load_image
+from ..files import check_output, save_image
+from .detect import add_model_options, estimator_from_args, settings_from_args
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -41,23 +33,23 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..explain import PANELS, explain
-    from ..image import load_image
 
     if args.flip:
         raise PosenetError("--flip does not apply to explain: it draws what the network saw")
-    from ..model import given_files
-
     image = Path(args.image)
     pixels = load_image(image)
     folder = Path(args.out) if args.out else Path(f"explain-{image.stem}")
-    outputs = _check_outputs(folder, PANELS, inputs=[image, *given_files(args.model)])
+    model_files = settings_from_args(args).model_files()
+    outputs = _check_outputs(folder, PANELS, inputs=[image, *model_files])
     estimator = estimator_from_args(args)
-    fitted, heads, poses = network_view(estimator, pixels)
+    # One estimate: the fitted input, its heads and the poses before mapping back.
+    result = estimator.estimate(pixels, keep=True)
+    height, width = result.input_size
     title = (
-        f"{image.name}  ·  {estimator.model.name}  ·  decoder {estimator.decoder}  ·  "
-        f"input {heads.input_size[0]}x{heads.input_size[1]} ({estimator.fit_mode})"
+        f"{image.name}  ·  {result.model}  ·  decoder {result.decoder}  ·  "
+        f"input {height}x{width} ({result.fit.mode})"
     )
-    pictures = explain(fitted, heads, poses, title=title)
+    pictures = explain(result.input, result.heads, result.input_poses, title=title)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -66,25 +58,6 @@ def run(args: argparse.Namespace) -> int:
         save_image(picture, outputs[name], compress_level=3)
         print(outputs[name])
     return 0
-
-
-def network_view(estimator: Estimator, pixels: np.ndarray) -> tuple[np.ndarray, Heads, list[Pose]]:
-    """The fitted input, its Heads and its poses in INPUT pixels, exactly as `estimator`
-    computes them, but not mapped back: explain draws on what the network saw.
-
-    The estimator runs the network itself, so its choice of input size (fixed, or
-    `auto` per image) stays its own; the image is then fitted again the same way and
-    the heads decoded again (a few milliseconds) for poses before mapping.
-    """
-    from ..decode import decode
-    from ..image import fit
-
-    heads = estimator.estimate(pixels, keep_heads=True).heads
-    fitted = fit(pixels, estimator.input_size, estimator.fit_mode, estimator.resample)
-    if fitted.pixels.shape[:2] != tuple(heads.input_size):
-        raise PosenetError("explain: the estimator's input size changed while running")
-    poses = decode(heads, estimator.decoder, **estimator.options)
-    return fitted.pixels, heads, poses
 
 
 def _check_outputs(folder: Path, names: tuple[str, ...], *, inputs: list[Path]) -> dict[str, Path]:

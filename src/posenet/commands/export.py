@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..sizes import SIZE_FORMS
+from .. import EstimatorSettings
+
+SIZE_FORMS = EstimatorSettings.SIZE_FORMS
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -6,9 +6,10 @@ import argparse
 import json
 import sys
 
-from .._files import check_output, same_file, write_atomic
-from ..errors import PosenetError
-from ..sizes import SIZE_FORMS
+from .. import EstimatorSettings, PosenetError
+from ..files import check_output, same_file, write_atomic
+
+SIZE_FORMS = EstimatorSettings.SIZE_FORMS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -47,12 +48,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Describe args.model; outputs are checked before any work so that nothing is half-done."""
     from ..inspection import inspect_model, render_html, render_text
-    from ..model import given_files
 
     targets = [f for f in (args.json, args.html) if f and f != "-"]
     if len(targets) == 2 and same_file(*targets):
         raise PosenetError("--json and --html name the same file")
-    inputs = given_files(args.model)
+    inputs = EstimatorSettings(model=args.model).model_files()
     for target in targets:
         check_output(target, inputs=inputs)
     report = inspect_model(args.model, size=args.size)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import store
-from ._progress import progress_bar
+from .progress import progress_bar
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -49,7 +49,7 @@ class Range:
 def check_ranges(decoder: str, ranges: Mapping[str, Range], options: Mapping[str, object]) -> None:
     """Raise a one-line PosenetError for the first of `options` outside its range.
 
-    Names missing from `ranges` are not checked here (`posenet.decode.check_options`
+    Names missing from `ranges` are not checked here (`Decoder.check`
     refuses unknown names). `options` is only read.
     """
     for name, value in options.items():

@@ -35,9 +35,9 @@ from typing import Protocol
 
 import numpy as np
 
-from .._files import check_output, same_file, write_atomic
 from ..decode import DEFAULT_DECODER
 from ..errors import PosenetError
+from ..files import check_output, same_file, write_atomic
 from ..formats import detect_format, read_network, source_files
 from ..heads import Heads
 from ..image import find_images, fit, load_image

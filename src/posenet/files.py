@@ -1,4 +1,4 @@
-"""Writing files safely: the user's outputs and the model cache.
+"""The user's files: the images named on a command line, and writing safely (outputs, cache).
 
 Every command that writes checks its outputs before it starts working (so a bad
 path fails in a second, not after a long run) and writes through a temporary
@@ -18,6 +18,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import PosenetError
+from .image import IMAGE_SUFFIXES, find_images
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "Inputs",
+    "atomic_writer",
+    "check_output",
+    "find_images",
+    "same_file",
+    "save_image",
+    "write_atomic",
+]
 
 
 class Inputs:
