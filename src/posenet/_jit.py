@@ -5,6 +5,17 @@ that numba compiles (loops over numpy arrays, no Python objects), and run as
 machine code cached on disk after the first compilation. numba is a core
 dependency because it earns it: the resize is ~1.5 ms compiled and ~2 s as a
 Python loop, the decoders 0.1 ms against 5-10 ms.
+
+What numba's disk cache does, and what it does not: each kernel's cache entry is
+keyed on its own source file (its contents in recent numba, its modification
+stamp before) and the argument types. A kernel that calls a kernel of another
+file compiles the callee into its own machine code, and numba does not track
+that dependency: after an edit to a shared helper module (`decode/_heap.py`,
+`decode/_tfjs_score.py`) its callers keep the old code until their own file
+changes. Numba offers no dependency tracking (its cache locators see one file),
+so the helpers each live in one module, never copied, and a developer who edits
+one clears `src/posenet/decode/__pycache__`. Installed packages are not affected:
+an upgrade rewrites every file, which invalidates every entry.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ The heap lives in two caller-owned arrays of the same capacity: `keys`
 the caller's own tables). Entries `[0, size)` form the heap; the top is
 `keys[0]`, `values[0]`. Both functions return the new size.
 
-Developers: numba keys a cached kernel on its own file only, so coral.py's
-compiled decoder keeps the old heap after an edit here until coral.py changes
-or `src/posenet/decode/__pycache__` is cleared.
+Developers: numba keys a cached kernel on its own file only (see `_jit`), so
+coral.py's compiled decoder keeps the old heap after an edit here until
+coral.py changes or `src/posenet/decode/__pycache__` is cleared.
 """
 
 from __future__ import annotations

@@ -4,11 +4,10 @@
 lets a search skip the logits that cannot reach a score, without computing
 their sigmoid.
 
-Developers: numba keys a cached kernel on the source of its own file only. The
-decoders that call these kernels compile them into their own cached machine
-code, so after an edit here `tfjs.py` and `single.py` keep the old version
-until their own file changes or `src/posenet/decode/__pycache__` is cleared
-(installed packages are unaffected: an upgrade rewrites every file). See `_jit`.
+Developers: numba keys a cached kernel on its own file only (see `_jit`), so
+after an edit here the compiled `tfjs` and `single` decoders keep the old
+version until their own files change or `src/posenet/decode/__pycache__` is
+cleared.
 """
 
 from __future__ import annotations
