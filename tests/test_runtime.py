@@ -8,7 +8,7 @@ import pytest
 from posenet.decode import DECODERS, decode
 from posenet.errors import PosenetError
 from posenet.model import load
-from posenet.runtime import Runtime
+from posenet.runtime import Runtime, RuntimePool
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +48,25 @@ def test_blank_heads_have_the_layout_of_real_heads_and_no_people(coral):
 def test_wrong_image_shape_is_a_clear_error(coral):
     with pytest.raises(PosenetError, match="model wants"):
         coral.invoke(np.zeros((10, 10, 3), np.uint8))
+
+
+def test_pool_keeps_interpreters_by_size_and_never_shares_one():
+    model = load("coral-075-353x481").tflite
+    pool = RuntimePool(model, threads=1, keep=2)
+    a, b = pool.take((353, 481)), pool.take((353, 481))
+    assert a is not b  # two callers at once: two interpreters
+    pool.give(a)
+    pool.give(b)
+    assert pool.take((353, 481)) is b  # the most recently given back of that size
+    c = pool.take((257, 257))  # one idle, fewer than keep: a new one, none resized
+    assert c not in (a, b) and c.input_size == (257, 257) and a.input_size == (353, 481)
+    pool.give(b)
+    pool.give(c)  # three idle over keep=2: the least recently used (a) is dropped
+    d = pool.take((513, 513))  # two idle (keep): the least recently used is resized
+    assert d is b and d.input_size == (513, 513) and d.grid_size == (33, 33)
+    with pool.runtime((257, 257)) as runtime:
+        assert runtime is c
+        with pool.runtime((257, 257)) as other:
+            assert other is not c
+    with pytest.raises(PosenetError, match=r"input size \(0, 5\) is empty"):
+        pool.take((0, 5))

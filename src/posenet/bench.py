@@ -34,6 +34,7 @@ import numpy as np
 
 from . import __version__
 from .errors import PosenetError
+from .image import DEFAULT_FIT, DEFAULT_RESAMPLE
 
 #: The per-call stages measured, in the order they run (total is their sum).
 STAGES: tuple[str, ...] = ("preprocess", "invoke", "decode", "total")
@@ -292,7 +293,8 @@ def _describe_options(options: dict[str, Any]) -> str:
     threads = options.get("threads")
     parts = [f"threads {threads if threads is not None else 'LiteRT default'}"]
     if "fit" in options or "resample" in options:
-        parts.append(f"fit {options.get('fit', 'pad')}/{options.get('resample', 'bilinear')}")
+        fit = options.get("fit", DEFAULT_FIT)
+        parts.append(f"fit {fit}/{options.get('resample', DEFAULT_RESAMPLE)}")
     if options.get("decoder_options"):
         parts += [f"{k} {v}" for k, v in options["decoder_options"].items()]
     if options.get("flip_horizontal"):
