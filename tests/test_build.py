@@ -79,7 +79,7 @@ def test_posenet_json_385_matches_the_graph_as_written():
 
 def test_posenet_json_257x353_stride_8_matches_the_oracle():
     """At stride 8 the oracle applies its own copy of the atrous rule (POSENET.md §2)."""
-    heads = run_built(posenet_json(), (257, 353), 8)
+    heads = run_built(with_output_stride(posenet_json(), 8, geometry="atrous"), (257, 353), 8)
     layers = numpy_posenet.network_layers(posenet_json(), output_stride=8)
     reference = numpy_posenet.run_layers(layers, couple(257, 353))
     assert_close_to_oracle(
@@ -125,7 +125,7 @@ def test_grid_size_per_stride(stride):
 def test_tiny_network_matches_oracle_at_every_stride():
     net = tiny_network()
     for stride in (8, 16, 32):
-        heads = run_built(net, (129, 97), stride)
+        heads = run_built(with_output_stride(net, stride, geometry="atrous"), (129, 97), stride)
         # Its native stride keeps its own geometry; others follow the oracle's atrous rule.
         own = None if stride == net.native_output_stride else stride
         ref = numpy_posenet.run_layers(numpy_posenet.network_layers(net, own), couple(129, 97))
@@ -150,7 +150,8 @@ def test_built_model_layout():
     ops = [op_name(model, op.opcodeIndex) for op in graph.operators]
     assert ops.count("DEPTHWISE_CONV_2D") == 13 and ops.count("CONV_2D") == 14 + 4
     dilations = [op.builtinOptions.dilationHFactor for op in graph.operators]
-    assert max(dilations) == 4  # stride 8: block 13 at rate 4
+    # stride 8, default geometry "source": blocks 7-13 keep their 16-px tap spacing
+    assert max(dilations) == 2 and dilations.count(2) == 7
     conv0 = graph.tensors[graph.operators[0].inputs[1]]
     assert list(conv0.shape) == [24, 3, 3, 3]  # OHWI
     dw1 = graph.tensors[graph.operators[1].inputs[1]]
@@ -200,7 +201,8 @@ def test_network_digest():
         network_digest(net, (65, 65), 8, False),
         network_digest(net, (65, 65), 16, True),
         network_digest(tiny_network(seed=1), (65, 65), 16, False),
-        network_digest(with_output_stride(net, 32), (65, 65), 16, False),  # rule, not own geometry
+        # the rule, not the network's own geometry
+        network_digest(with_output_stride(net, 32, geometry="atrous"), (65, 65), 16, False),
     }
     assert digest not in others and len(others) == 5
     renamed = dataclasses.replace(net, name="other", description="same weights")
@@ -229,7 +231,7 @@ def source_network(name: str):
 @pytest.mark.parametrize("source", list(SOURCES))
 def test_every_source_at_every_stride_finds_both_people(source, stride):
     """At 481x641 (k * 32 + 1 both ways), decoded the TF.js way. The reference is Coral's
-    own stride-16 answer, so strides 8 and 32 (re-targeted by the atrous rule) are held to
+    own stride-16 answer, so strides 8 and 32 (re-targeted, default geometry) are held to
     12 px median per keypoint, stride 16 to 5 px."""
     from posenet.decode.tfjs import decode_tfjs
 

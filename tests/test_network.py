@@ -100,9 +100,19 @@ def test_with_output_stride_retargets(stride):
 
 def test_with_output_stride_16_from_32_uses_the_rule():
     net = tiny_network()
-    at32 = with_output_stride(net, 32)
-    at16 = with_output_stride(at32, 16)
+    at32 = with_output_stride(net, 32, geometry="atrous")
+    at16 = with_output_stride(at32, 16, geometry="atrous")
     assert at16.body[-2].dilation == 2  # the rule, not the source's own (1)
+
+
+@pytest.mark.parametrize("stride", [8, 32])
+def test_source_geometry_finds_its_way_back(stride):
+    """Re-targeted by "source" and back, a network is its own geometry again."""
+    net = tiny_network()
+    back = with_output_stride(with_output_stride(net, stride), 16)
+    assert [(la.stride, la.dilation) for la in back.body] == [
+        (la.stride, la.dilation) for la in net.body
+    ]
 
 
 def test_layers_are_read_only_and_inputs_untouched():
@@ -131,7 +141,7 @@ def test_layer_properties():
         (dict(kind="pool"), "kind"),
         (dict(activation="relu"), "activation"),
         (dict(stride=3), "stride"),
-        (dict(stride=2, nominal_stride=1), "neither 1 nor"),
+        (dict(nominal_stride=4), "nominal_stride"),
         (dict(dilation=0), "dilation"),
         (dict(bias=np.zeros(3, np.float32)), "bias"),
         (dict(weights=np.zeros((3, 3, 8), np.float32)), "4-D"),
@@ -175,21 +185,29 @@ def test_source_geometry_keeps_the_tap_spacing():
     dw = _depthwise_geometry([(layer.stride, layer.dilation) for layer in at8.body])
     assert dw[:7] == [(2, 1), (1, 1), (2, 1), (1, 1), (2, 1), (1, 1), (1, 1)]
     assert dw[7:] == [(1, 2)] * 7  # block 13: 2 (its spacing of 16 px at stride 8), not 4
-    atrous8 = with_output_stride(net, 8)
+    atrous8 = with_output_stride(net, 8, geometry="atrous")
     assert atrous8.body[-2].dilation == 4
-    # At 32 nothing can keep block 13's spacing: both geometries agree.
-    at32 = with_output_stride(net, 32, geometry="source")
-    assert [(la.stride, la.dilation) for la in at32.body] == [
-        (la.stride, la.dilation) for la in with_output_stride(net, 32).body
+    # At 32 striding block 12 (the rule) would give block 13 a 32-px spacing; striding
+    # block 13 itself keeps every 3x3 layer's spacing and only samples its output coarser.
+    at32 = _depthwise_geometry(
+        [(la.stride, la.dilation) for la in with_output_stride(net, 32).body]
+    )
+    assert at32 == [(2, 1), (1, 1), (2, 1), (1, 1), (2, 1), (1, 1), (2, 1)] + [(1, 1)] * 6 + [
+        (2, 1)
+    ]
+    rule32 = with_output_stride(net, 32, geometry="atrous")
+    assert _depthwise_geometry([(la.stride, la.dilation) for la in rule32.body])[12:] == [
+        (2, 1),
+        (1, 1),
     ]
 
 
 def test_source_geometry_equals_the_rule_for_a_source_that_follows_it():
-    ruled = with_output_stride(tiny_network(), 16 * 2)  # nominal network
-    ruled = with_output_stride(ruled, 16)  # the rule at 16: block 13 dilation 2
+    ruled = with_output_stride(tiny_network(), 16 * 2, geometry="atrous")  # nominal network
+    ruled = with_output_stride(ruled, 16, geometry="atrous")  # the rule: block 13 dilation 2
     for stride in (8, 32):
         a = with_output_stride(ruled, stride, geometry="source")
-        b = with_output_stride(ruled, stride)
+        b = with_output_stride(ruled, stride, geometry="atrous")
         assert [(x.stride, x.dilation) for x in a.body] == [(x.stride, x.dilation) for x in b.body]
 
 

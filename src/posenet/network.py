@@ -20,6 +20,7 @@ Channel counts are read from the weights, never stored twice.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -157,10 +158,6 @@ class Layer:
         ):
             if value not in allowed:
                 raise PosenetError(f"{where}: {field} {value} not in {allowed}")
-        if self.stride not in (1, self.nominal_stride):
-            raise PosenetError(
-                f"{where}: stride {self.stride} is neither 1 nor the nominal {self.nominal_stride}"
-            )
         if not (isinstance(self.dilation, int) and self.dilation >= 1):
             raise PosenetError(f"{where}: dilation must be a positive int, got {self.dilation}")
 
@@ -298,32 +295,35 @@ def atrous_geometry(
 #: The ways with_output_stride can re-target; the first is the default. "atrous" is
 #: POSENET.md §2's rule.
 RETARGET_GEOMETRIES: dict[str, str] = {
-    "atrous": "POSENET.md §2's atrous rule on MobileNetV1's nominal strides (TF.js 1.x)",
     "source": "keep each layer's tap spacing in input pixels as the source has it",
+    "atrous": "POSENET.md §2's atrous rule on MobileNetV1's nominal strides (TF.js 1.x)",
 }
+#: The geometry of a re-targeted stride unless one is named: the one that keeps the
+#: source's accuracy (README, "Output stride": COCO AP at strides 8, 16 and 32).
 DEFAULT_GEOMETRY: str = next(iter(RETARGET_GEOMETRIES))
 
 
 def with_output_stride(
     network: Network, output_stride: int, *, geometry: str = DEFAULT_GEOMETRY
 ) -> Network:
-    """The network re-targeted to output_stride.
+    """The network re-targeted to output_stride, with strides and dilations by `geometry`.
 
     Asking for the stride the layers already give returns the network
     unchanged, so a source's own strides and dilations are kept at its native
     stride (the published stride-16 graphs have no dilation in block 13 where
-    the rule would put 2; tests/test_build.py pins this). Any other stride
-    gets the strides of the atrous rule (nominal strides kept until the output
-    stride is reached, 1 afterwards) and dilations chosen by `geometry`:
+    the rule would put 2; tests/test_build.py pins this). Any other stride:
 
-    - "atrous" (default, the reference): POSENET.md §2's rates, i.e. what the
+    - "source" (default): every 3x3 layer keeps the tap spacing, in input
+      pixels, that it has in the network given, so the layers see what they
+      were trained to see (`_source_geometry`). It equals "atrous" wherever the
+      source follows the rule (checkpoints, BodyPix quant1-100) and differs for
+      the stride-16 graphs without block-13 dilation (Coral's, `posenet.json`):
+      at stride 8 their block 13 gets dilation 2 instead of 4, and at stride 32
+      block 13 takes the extra stride instead of block 12, which keeps their
+      COCO AP where the rule loses most of it (README, "Output stride").
+    - "atrous": POSENET.md §2's rule on the nominal strides (kept until the
+      output stride is reached, 1 afterwards) and its rates, i.e. what the
       nominal stride-32 network needs to keep its tap spacing in input pixels.
-    - "source": the dilation that keeps each layer's tap spacing as in the
-      network given, `spacing / new cumulative stride` (at least 1). It equals
-      "atrous" wherever the source follows the rule (checkpoints, BodyPix
-      quant1-100) and differs for the stride-16 graphs without block-13
-      dilation: at stride 8 their block 13 gets dilation 2 instead of 4, which
-      finds test_couple's people far better (tests/test_build.py measures it).
 
     1x1 layers always get dilation 1 (it has no effect on them). Raises
     PosenetError for a stride the body cannot reach or an unknown geometry.
@@ -332,33 +332,65 @@ def with_output_stride(
         raise PosenetError(f"geometry {geometry!r} is not one of {tuple(RETARGET_GEOMETRIES)}")
     if output_stride == network.output_stride and output_stride in OUTPUT_STRIDES:
         return network
-    rule = atrous_geometry([layer.nominal_stride for layer in network.body], output_stride)
     if geometry == "source":
-        rule = _keep_spacing(network.body, [stride for stride, _ in rule])
+        if output_stride not in OUTPUT_STRIDES:
+            raise PosenetError(f"output stride {output_stride} is not one of {OUTPUT_STRIDES}")
+        chosen = _source_geometry(network.body, output_stride)
+    else:
+        chosen = atrous_geometry([layer.nominal_stride for layer in network.body], output_stride)
     body = tuple(
         dataclasses.replace(
             layer, stride=stride, dilation=dilation if layer.kernel != (1, 1) else 1
         )
-        for layer, (stride, dilation) in zip(network.body, rule, strict=True)
+        for layer, (stride, dilation) in zip(network.body, chosen, strict=True)
     )
     return dataclasses.replace(network, body=body)
 
 
-def _keep_spacing(body: Sequence[Layer], strides: Sequence[int]) -> list[tuple[int, int]]:
-    """(stride, dilation) per layer keeping each layer's tap spacing in input pixels.
+def _source_geometry(body: Sequence[Layer], output_stride: int) -> list[tuple[int, int]]:
+    """(stride, dilation) per layer for output_stride, keeping tap spacings where it can.
 
-    A layer's taps lie `cumulative stride before it * dilation` input pixels
-    apart; with the new strides the dilation that keeps that spacing is the
-    ratio (powers of two, so exact), or 1 where the new grid is coarser.
+    A 3x3 layer's taps lie `cumulative stride before it * dilation` input
+    pixels apart. For a finer output the latest stride-2 layers become stride
+    1 and later layers dilate by the ratio (powers of two, so exact). For a
+    coarser one each extra stride 2 goes to the earliest stride-1 3x3 layer
+    after which every 3x3 layer can still keep its spacing, else to the last
+    3x3 layer (nothing after it has taps to keep).
     """
-    geometry = []
-    before_old, before_new = 1, 1
-    for layer, stride in zip(body, strides, strict=True):
-        spacing = before_old * layer.dilation
-        geometry.append((stride, max(1, spacing // before_new)))
-        before_old *= layer.stride
-        before_new *= stride
+    spacings, before = [], 1
+    for layer in body:
+        spacings.append(before * layer.dilation)
+        before *= layer.stride
+    strides = [layer.stride for layer in body]
+    while math.prod(strides) > output_stride:
+        strides[max(i for i, s in enumerate(strides) if s == 2)] = 1
+    spatial = [i for i, layer in enumerate(body) if layer.kernel != (1, 1)]
+    while math.prod(strides) < output_stride:
+        free = [i for i in spatial if strides[i] == 1]
+        if not free:
+            raise PosenetError(
+                f"output stride {output_stride} is out of reach: the body has no layer left "
+                "to stride"
+            )
+        keeping = [i for i in free if _keeps_spacing(spacings, strides, spatial, i)]
+        strides[keeping[0] if keeping else free[-1]] = 2
+    geometry, before = [], 1
+    for spacing, stride in zip(spacings, strides, strict=True):
+        geometry.append((stride, max(1, spacing // before)))
+        before *= stride
     return geometry
+
+
+def _keeps_spacing(
+    spacings: Sequence[int], strides: Sequence[int], spatial: Sequence[int], at: int
+) -> bool:
+    """True if striding layer `at` by 2 leaves every later 3x3 layer a whole dilation."""
+    before = math.prod(strides[: at + 1]) * 2
+    for i in range(at + 1, len(strides)):
+        if i in spatial and spacings[i] % before:
+            return False
+        before *= strides[i]
+    return True
 
 
 def mobilenet_v1_body(

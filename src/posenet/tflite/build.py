@@ -68,7 +68,7 @@ def build_tflite(
     """A float32 TFLite model of network for input (height, width) at output_stride.
 
     The network is re-targeted with network.with_output_stride first (its own
-    geometry at its native stride, the atrous rule otherwise).
+    geometry at its native stride, the default geometry otherwise).
     float16_weights stores weights and biases as float16 with DEQUANTIZE ops in
     front (half the file size; LiteRT computes in float32 either way).
     explicit_pad writes stride-2 3x3 convs as PAD + VALID (the K210 layout;
