@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from posenet.image import as_rgb, find_images, fit, load_image
+from posenet.image import as_rgb, find_images, fit, load_image, symmetric_padding
 
 from .conftest import IMAGES
 
@@ -57,6 +59,54 @@ def test_bilinear_resize_matches_tfjs_formula():
             x1 = min(x0 + 1, 5)
             value = image[sy, x0] + (image[sy, x1].astype(float) - image[sy, x0]) * (sx - x0)
             np.testing.assert_array_equal(out[y, x], np.floor(value + 0.5))  # half up
+
+
+def tfjs_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """resizeBilinear(align_corners false, half_pixel_centers false), plainly, in float64."""
+    (in_h, in_w), (out_h, out_w) = image.shape[:2], size
+    out = np.empty((out_h, out_w, 3))
+    for y in range(out_h):
+        sy = y * in_h / out_h
+        y0, dy = int(sy), sy - int(sy)
+        y1 = min(y0 + 1, in_h - 1)
+        for x in range(out_w):
+            sx = x * in_w / out_w
+            x0, dx = int(sx), sx - int(sx)
+            x1 = min(x0 + 1, in_w - 1)
+            top = image[y0, x0] + (image[y0, x1] - image[y0, x0].astype(float)) * dx
+            bottom = image[y1, x0] + (image[y1, x1] - image[y1, x0].astype(float)) * dx
+            out[y, x] = top + (bottom - top) * dy
+    return out
+
+
+@pytest.mark.parametrize("shape", [(5, 9), (9, 5), (6, 6), (13, 4)])
+def test_symmetric_fit_pads_both_sides_then_resizes_in_float(shape):
+    """TF.js's padAndResizeTo: black bands of Math.round(half the missing pixels) on both
+    sides up to the input's aspect, then resizeBilinear of the padded image, unrounded."""
+    image = np.random.default_rng(sum(shape)).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    fitted = fit(image, (7, 11), "symmetric", "bilinear", np.float32)
+    top, left = symmetric_padding(shape, (7, 11))
+    missing = (shape[1] * 7 / 11 - shape[0], shape[0] * 11 / 7 - shape[1])
+    assert (top, left) == (
+        (math.floor(missing[0] / 2 + 0.5), 0)
+        if missing[0] > 0
+        else (0, math.floor(missing[1] / 2 + 0.5))
+    )
+    padded = np.pad(image, ((top, top), (left, left), (0, 0)))
+    assert fitted.pixels.dtype == np.float32
+    np.testing.assert_allclose(fitted.pixels, tfjs_resize(padded, (7, 11)), atol=2e-4)
+    # original = input * scale + shift: TF.js's scaleAndFlipPoses for this fit
+    assert fitted.fit.scale == (padded.shape[1] / 11, padded.shape[0] / 7)
+    assert fitted.fit.shift == (-left, -top)
+    rounded = fit(image, (7, 11), "symmetric", "bilinear").pixels
+    np.testing.assert_array_equal(rounded, np.floor(fitted.pixels + 0.5))
+
+
+def test_symmetric_padding_rounds_halves_up_as_javascript():
+    # 3 rows to add to a 1x4 image for a square input: 1.5 on each side -> 2 (Math.round)
+    assert symmetric_padding((1, 4), (5, 5)) == (2, 0)
+    assert symmetric_padding((4, 1), (5, 5)) == (0, 2)
+    assert symmetric_padding((4, 4), (5, 5)) == (0, 0)
 
 
 def test_as_rgb_accepts_grey_and_rgba_arrays():

@@ -7,6 +7,7 @@ one-line PosenetError. Fitting returns the input array and the affine map
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +25,19 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".
 _WIDE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 #: How an image is fitted to the input; the first is the default. `pad` keeps the
-#: aspect ratio (black bottom or right), `stretch` fills the input, as Coral's reference.
-FITS: tuple[str, ...] = ("pad", "stretch")
+#: aspect ratio (resized, then black bottom or right), `symmetric` is TF.js's
+#: padAndResizeTo (black bands on both sides up to the input's aspect ratio, then the
+#: padded frame resized), `stretch` fills the input, as Coral's reference.
+FITS: tuple[str, ...] = ("pad", "symmetric", "stretch")
 #: How pixels are resampled; the first is the default. `bilinear` is TF.js's
 #: tf.image.resizeBilinear (no antialiasing, align_corners false), computed per output
 #: pixel so its cost does not grow with the photo; `nearest` is PIL's, as Coral's
 #: reference used; `antialias` is PIL's filtered bilinear, best quality, slowest on big photos.
 RESAMPLES: tuple[str, ...] = ("bilinear", "nearest", "antialias")
 DEFAULT_FIT, DEFAULT_RESAMPLE = FITS[0], RESAMPLES[0]
+#: What fit can return: uint8 (rounded half up) or float32 (the resampled values as they
+#: are, which is what TF.js feeds its network).
+PIXEL_TYPES = (np.dtype(np.uint8), np.dtype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,8 @@ class Fit:
 
 @dataclass(frozen=True)
 class Fitted:
-    """An image fitted to the model input: pixels uint8[H, W, 3] and how (`fit`)."""
+    """An image fitted to the model input: pixels [H, W, 3], uint8 or float32 (values
+    in [0, 255]), and how (`fit`)."""
 
     pixels: np.ndarray
     fit: Fit
@@ -122,81 +129,155 @@ def fit(
     input_size: tuple[int, int],
     how: str = DEFAULT_FIT,
     resample: str = DEFAULT_RESAMPLE,
+    dtype: np.dtype | type = np.uint8,
 ) -> Fitted:
-    """Resize an RGB image to `input_size` (height, width).
+    """Resize an RGB image to `input_size` (height, width); see FITS and RESAMPLES.
 
     `stretch` resizes to the input size exactly, as Coral's reference did.
     `pad` keeps the aspect ratio and pads the right or bottom with black, so the
-    person's shape is not distorted.
+    person's shape is not distorted. `symmetric` keeps it too, as TF.js does: black
+    bands of equal width on both sides (`symmetric_padding`), then the padded
+    image resized to the input (so the two scales may differ by a rounding).
+    dtype: uint8 or float32 pixels (PIL's resamplers give whole values either way).
     """
     if how not in FITS:
         raise PosenetError(f"fit must be one of {', '.join(FITS)}, got {how!r}")
     if resample not in RESAMPLES:
         raise PosenetError(f"resample must be one of {', '.join(RESAMPLES)}, got {resample!r}")
+    dtype = np.dtype(dtype)
+    if dtype not in PIXEL_TYPES:
+        raise PosenetError(f"fitted pixels must be uint8 or float32, got {dtype}")
     in_h, in_w = input_size
     h, w = image.shape[:2]
     if how == "stretch":
-        pixels = _resize(image, (in_w, in_h), resample)
-        return _fitted(pixels, how, resample, (w / in_w, h / in_h))
+        pixels = _resize(image, (in_h, in_w), (0, 0), resample, dtype)
+        return Fitted(pixels, _fit(how, resample, (h, w), (0, 0), (in_h, in_w)))
+    if how == "symmetric":
+        top, left = symmetric_padding((h, w), input_size)
+        pixels = _resize(image, (in_h, in_w), (top, left), resample, dtype)
+        frame = (h + 2 * top, w + 2 * left)
+        return Fitted(pixels, _fit(how, resample, frame, (top, left), (in_h, in_w)))
     ratio = min(in_w / w, in_h / h)
     new_w, new_h = max(1, round(w * ratio)), max(1, round(h * ratio))
-    canvas = np.zeros((in_h, in_w, 3), np.uint8)
-    canvas[:new_h, :new_w] = _resize(image, (new_w, new_h), resample)
-    return _fitted(canvas, how, resample, (w / new_w, h / new_h))
+    canvas = np.zeros((in_h, in_w, 3), dtype)
+    canvas[:new_h, :new_w] = _resize(image, (new_h, new_w), (0, 0), resample, dtype)
+    return Fitted(canvas, _fit(how, resample, (h, w), (0, 0), (new_h, new_w)))
 
 
-def _fitted(pixels: np.ndarray, how: str, resample: str, scale: tuple[float, float]) -> Fitted:
-    """Fitted with the map back that matches how the resampler placed its samples.
+def symmetric_padding(size: tuple[int, int], input_size: tuple[int, int]) -> tuple[int, int]:
+    """(top, left) black band of TF.js's padAndResizeTo for an image of `size` (h, w).
 
-    TF.js's bilinear samples the source at `x * scale`, so the map back is that.
-    PIL (nearest, antialias) matches pixel centres, `(x + 0.5) * scale - 0.5`.
+    The image is padded to the input's aspect ratio along one axis, half the
+    missing pixels on each side rounded as JavaScript's Math.round (halves up);
+    bottom equals top and right equals left.
     """
-    if resample == "bilinear":
-        return Fitted(pixels, Fit(how, resample, scale, (0.0, 0.0)))
-    return Fitted(pixels, Fit(how, resample, scale, ((scale[0] - 1) / 2, (scale[1] - 1) / 2)))
+    (height, width), (in_h, in_w) = size, input_size
+    target = in_w / in_h
+    if width / height < target:
+        return 0, _js_round(0.5 * (target * height - width))
+    return _js_round(0.5 * ((1.0 / target) * width - height)), 0
 
 
-def _resize(image: np.ndarray, size: tuple[int, int], resample: str) -> np.ndarray:
-    if (image.shape[1], image.shape[0]) == size:
-        return image
+def _js_round(value: float) -> int:
+    whole = math.floor(value)
+    return whole + 1 if value - whole >= 0.5 else whole
+
+
+def _fit(
+    how: str,
+    resample: str,
+    frame: tuple[int, int],
+    pad: tuple[int, int],
+    resized: tuple[int, int],
+) -> Fit:
+    """The Fit of a `frame` (h, w) holding the image at `pad` (top, left), resampled to
+    `resized` (h, w), with the map back that matches how the resampler placed its samples.
+
+    TF.js's bilinear samples the frame at `x * scale`, so the map back is that minus
+    the pad (TF.js's scaleAndFlipPoses). PIL (nearest, antialias) matches pixel
+    centres, `(x + 0.5) * scale - 0.5`.
+    """
+    (frame_h, frame_w), (top, left), (out_h, out_w) = frame, pad, resized
+    scale = (frame_w / out_w, frame_h / out_h)
+    centre = (0.0, 0.0) if resample == "bilinear" else ((scale[0] - 1) / 2, (scale[1] - 1) / 2)
+    return Fit(how, resample, scale, (centre[0] - left, centre[1] - top))
+
+
+def _resize(
+    image: np.ndarray,
+    size: tuple[int, int],
+    pad: tuple[int, int],
+    resample: str,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """`image` padded with `pad` (top, left) black pixels on each side, resized to `size` (h, w)."""
+    (top, left), (h, w) = pad, image.shape[:2]
+    frame = (h + 2 * top, w + 2 * left)
+    if frame == size:
+        framed = np.pad(image, ((top, top), (left, left), (0, 0))) if top or left else image
+        return framed.astype(dtype, copy=False)
     if resample == "bilinear":
-        out = np.empty((size[1], size[0], 3), np.uint8)
-        _resize_bilinear(np.ascontiguousarray(image), out)
+        out = np.empty((*size, 3), dtype)
+        half = 0.5 if dtype == np.uint8 else 0.0
+        _resize_bilinear(np.ascontiguousarray(image), out, top, left, *frame, half)
         return out
+    if top or left:
+        image = np.pad(image, ((top, top), (left, left), (0, 0)))
     method = Image.Resampling.NEAREST if resample == "nearest" else Image.Resampling.BILINEAR
-    return np.asarray(Image.fromarray(image).resize(size, method))
+    resized = Image.fromarray(image).resize((size[1], size[0]), method)
+    return np.asarray(resized).astype(dtype, copy=False)
 
 
 @kernel
-def _resize_bilinear(image: np.ndarray, out: np.ndarray) -> None:
-    """tf.image.resizeBilinear(alignCorners=false, halfPixelCenters=false), rounded to uint8.
+def _resize_bilinear(image, out, top, left, frame_h, frame_w, half):
+    """tf.image.resizeBilinear(alignCorners=false, halfPixelCenters=false) of `image`
+    placed at (top, left) in a black frame_h x frame_w frame, as TF.js's backends
+    compute it (XNNPACK's TensorFlow legacy mode): in float32 throughout.
 
-    Output pixel (y, x) samples the source at (y * in_h / out_h, x * in_w / out_w).
+    Output pixel (y, x) samples the frame at (y * (frame_h / out_h), x * (frame_w /
+    out_w)), each product and ratio rounded to float32. `half` is added before
+    storing: 0.5 rounds half up into a uint8 `out`, 0 keeps float32 values as they are.
+    A frame pixel outside the image reads as its index clamped into the image times 0.
     """
     in_h, in_w = image.shape[0], image.shape[1]
     out_h, out_w = out.shape[0], out.shape[1]
+    scale_x = np.float32(frame_w) / np.float32(out_w)
+    scale_y = np.float32(frame_h) / np.float32(out_h)
     x0s = np.empty(out_w, np.int64)
     x1s = np.empty(out_w, np.int64)
+    in0s = np.empty(out_w, np.float32)
+    in1s = np.empty(out_w, np.float32)
     dxs = np.empty(out_w, np.float32)
     for x in range(out_w):
-        sx = x * (in_w / out_w)
-        x0s[x] = int(sx)
-        x1s[x] = min(x0s[x] + 1, in_w - 1)
-        dxs[x] = sx - x0s[x]
+        sx = np.float32(x) * scale_x
+        x0 = int(sx)
+        dxs[x] = sx - np.float32(x0)
+        x1 = min(x0 + 1, frame_w - 1) - left
+        x0 -= left
+        x0s[x], in0s[x] = min(max(x0, 0), in_w - 1), np.float32(0 <= x0 < in_w)
+        x1s[x], in1s[x] = min(max(x1, 0), in_w - 1), np.float32(0 <= x1 < in_w)
+    rounding = np.float32(half)
     for y in range(out_h):
-        sy = y * (in_h / out_h)
+        sy = np.float32(y) * scale_y
         y0 = int(sy)
-        y1 = min(y0 + 1, in_h - 1)
-        dy = np.float32(sy - y0)
-        row0, row1, target = image[y0], image[y1], out[y]
+        dy = sy - np.float32(y0)
+        y1 = min(y0 + 1, frame_h - 1) - top
+        y0 -= top
+        row0 = image[min(max(y0, 0), in_h - 1)]
+        row1 = image[min(max(y1, 0), in_h - 1)]
+        in_row0 = np.float32(0 <= y0 < in_h)
+        in_row1 = np.float32(0 <= y1 < in_h)
+        target = out[y]
         for x in range(out_w):
             x0, x1, dx = x0s[x], x1s[x], dxs[x]
+            top0, top1 = in_row0 * in0s[x], in_row0 * in1s[x]
+            bottom0, bottom1 = in_row1 * in0s[x], in_row1 * in1s[x]
             for c in range(3):
-                a = np.float32(row0[x0, c])
-                b = np.float32(row1[x0, c])
-                top = a + (np.float32(row0[x1, c]) - a) * dx
-                bottom = b + (np.float32(row1[x1, c]) - b) * dx
-                target[x, c] = np.uint8(top + (bottom - top) * dy + np.float32(0.5))
+                a = np.float32(row0[x0, c]) * top0
+                b = np.float32(row1[x0, c]) * bottom0
+                upper = a + (np.float32(row0[x1, c]) * top1 - a) * dx
+                lower = b + (np.float32(row1[x1, c]) * bottom1 - b) * dx
+                target[x, c] = upper + (lower - upper) * dy + rounding
 
 
 def find_images(paths: list[str | Path]) -> list[Path]:

@@ -1,4 +1,4 @@
-"""LiteRT wrapper: runnable TFLite bytes + a uint8 image -> Heads.
+"""LiteRT wrapper: runnable TFLite bytes + an image (uint8 or float pixels) -> Heads.
 
 Maps the model's output tensors onto the Heads layout by their role
 (`network.match_heads`: the names the real models use, from one table, else a
@@ -24,6 +24,11 @@ from .keypoints import NUM_EDGES
 from .network import OUTPUT_STRIDES, match_heads
 
 log = logging.getLogger(__name__)
+
+#: What a float model is fed: "float", the resampled pixels as they are (as TF.js
+#: does), or "uint8", the pixels rounded first. Quantized models take what their
+#: quantization can hold either way.
+INPUT_TYPES: tuple[str, ...] = ("float", "uint8")
 
 #: network.match_heads' roles -> the Heads fields they fill ("mid" fills both displacements).
 _ROLES = {
@@ -109,19 +114,40 @@ class Runtime:
         self.grid_size: tuple[int, int] = (int(shape[1]), int(shape[2]))
         self.output_stride: int = infer_stride(self.input_size, self.grid_size)
 
-    def _input_converter(self):
-        """How uint8 pixels become this model's input tensor.
+    def pixel_type(self, input_type: str = INPUT_TYPES[0]) -> np.dtype:
+        """The pixels to fit images to for this model and an input type (INPUT_TYPES):
+        float32, unless "uint8" is asked for or the model's input is the pixels
+        themselves (Coral's uint8 models), where rounding first changes nothing."""
+        if input_type not in INPUT_TYPES:
+            raise PosenetError(
+                f"input type must be one of {', '.join(INPUT_TYPES)}, got {input_type!r}"
+            )
+        float_input = input_type == "float" and not self._takes_pixels()
+        return np.dtype(np.float32 if float_input else np.uint8)
 
-        Float models take x / 127.5 - 1 (TF.js). Quantized models get the same
-        real values quantized with the input's own scale and zero point; for the
-        Coral models (scale 1/128, zero point 128) that is the raw pixels.
+    def _takes_pixels(self) -> bool:
+        """True for a uint8 input quantized as scale 1/128, zero point 128 (the Coral
+        models): its quantized values are the pixels themselves."""
+        scale, zero = self._input_quant
+        uint8 = np.dtype(self._input_dtype) == np.uint8
+        return uint8 and math.isclose(scale, 1 / 128) and zero == 128
+
+    def _input_converter(self):
+        """How pixels (uint8, or float32 values in [0, 255]) become this model's input tensor.
+
+        Float models take x / 127.5 - 1, computed as TF.js does (a float32 division,
+        then a subtraction). Quantized models get the same real values quantized with
+        the input's own scale and zero point; for the Coral models (scale 1/128, zero
+        point 128) that is the pixels themselves, float pixels rounded half up.
         """
         dtype = np.dtype(self._input_dtype)
         if dtype == np.float32:
-            return lambda image: image.astype(np.float32) * np.float32(1 / 127.5) - np.float32(1)
+            return lambda image: (
+                image.astype(np.float32, copy=False) / np.float32(127.5) - np.float32(1)
+            )
+        if self._takes_pixels():
+            return _rounded_pixels
         scale, zero = self._input_quant
-        if dtype == np.uint8 and math.isclose(scale, 1 / 128) and zero == 128:
-            return lambda image: image
         if dtype not in (np.uint8, np.int8) or not scale:
             raise PosenetError(f"model: unsupported input type {dtype}")
         info = np.iinfo(dtype)
@@ -133,7 +159,8 @@ class Runtime:
         return quantize
 
     def invoke(self, image: np.ndarray) -> None:
-        """Run the network on a uint8[H, W, 3] image of exactly the input size."""
+        """Run the network on an [H, W, 3] image of exactly the input size (uint8, or
+        float32 pixel values in [0, 255])."""
         if image.shape != (*self.input_size, 3):
             raise PosenetError(f"input image is {image.shape}, model wants {(*self.input_size, 3)}")
         self._interpreter.set_tensor(self._input_index, self._scale_input(image)[np.newaxis])
@@ -232,6 +259,13 @@ class RuntimePool:
             yield runtime
         finally:
             self.give(runtime)
+
+
+def _rounded_pixels(image: np.ndarray) -> np.ndarray:
+    """uint8 pixels as they are; float pixels rounded half up, as the resize rounds them."""
+    if image.dtype == np.uint8:
+        return image
+    return (image + np.float32(0.5)).astype(np.uint8)
 
 
 def _map_outputs(details: list[dict]) -> list[_Output]:
