@@ -81,9 +81,9 @@ def test_settings_normalise_pickle_hash_and_round_trip_json():
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"fit": "crop"}, "fit must be one of pad, stretch, got 'crop'"),
+        ({"fit": "crop"}, "fit must be one of pad, symmetric, stretch, got 'crop'"),
         ({"resample": "cubic"}, "resample must be one of bilinear, nearest, antialias"),
-        ({"geometry": "odd"}, "geometry must be one of atrous, source"),
+        ({"geometry": "odd"}, "geometry must be one of source, atrous"),
         ({"decoder": "bogus"}, "unknown decoder 'bogus'"),
         ({"decoder_options": {"bogus": 1}}, "decoder coral: no option bogus"),
         ({"decoder_options": {"max_detections": 1000}}, "max_detections must be an integer"),

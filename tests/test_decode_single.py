@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from posenet.decode import single
 from posenet.decode.single import decode_single
 from posenet.errors import PosenetError
+from posenet.poses import to_image
 
 from . import tfjs_oracle
 from .helpers import coral_heads
@@ -50,17 +51,20 @@ def test_argmax_per_keypoint():
     assert pose.score == pytest.approx(sum(expected_scores) / 17, rel=1e-6)
 
 
-def test_positions_are_clipped_into_the_input():
-    # Departure from TF.js (documented): an offset pointing outside the input is clipped.
+def test_positions_are_unclipped_as_tfjs_and_the_estimator_clips_them():
+    # As TF.js, an offset pointing outside the input places the keypoint there;
+    # the project's default (to_image, clip) clips it into the image.
     a = blank(3, 3)
     a["heatmap"][2, 2, 0] = 3.0
-    a["offsets"][2, 2, 0] = 100.0  # y = 32 + 100 -> 32
+    a["offsets"][2, 2, 0] = 100.0  # y = 32 + 100
     a["offsets"][2, 2, 17] = -18.0  # x = 32 - 18 = 14, inside
     (pose,) = decode_single(heads_of(a))
-    assert tuple(pose.xy[0]) == (14.0, 32.0)
-    a["offsets"][2, 2, 17] = -80.0  # x = -48 -> 0
+    assert tuple(pose.xy[0]) == (14.0, 132.0)
+    a["offsets"][2, 2, 17] = -80.0  # x = -48
     (pose,) = decode_single(heads_of(a))
-    assert tuple(pose.xy[0]) == (0.0, 32.0)
+    assert tuple(pose.xy[0]) == (-48.0, 132.0)
+    (clipped,) = to_image([pose], (1.0, 1.0), (0.0, 0.0), (33, 33))
+    assert tuple(clipped.xy[0]) == (0.0, 32.0)
 
 
 @st.composite
@@ -84,8 +88,7 @@ def test_matches_oracle_and_plain_python(heads):
         np.testing.assert_array_equal(scores, other[1])
         assert score == other[2]
     (pose,) = decode_single(heads)
-    h, w = heads.input_size
-    np.testing.assert_array_equal(pose.xy, np.clip(yx, 0, [h - 1, w - 1])[:, ::-1])
+    np.testing.assert_array_equal(pose.xy, yx[:, ::-1])
     assert ((pose.scores >= 0) & (pose.scores <= 1)).all()
     assert 0.0 <= pose.score <= 1.0
     assert pose.score == pytest.approx(float(np.mean(pose.scores.astype(np.float64))))
@@ -118,7 +121,7 @@ def test_one_cell_and_huge_grids():
     heads = heads_of(random_arrays(rng, 81, 81, 16, "normal", 0.5), 16)
     (pose,) = decode_single(heads)
     yx, scores, score = tfjs_oracle.decode_single_pose(heads)
-    np.testing.assert_array_equal(pose.xy, np.clip(yx, 0, 1280)[:, ::-1])
+    np.testing.assert_array_equal(pose.xy, yx[:, ::-1])
     np.testing.assert_array_equal(pose.scores, scores.astype(np.float32))
     assert pose.score == score
 

@@ -21,6 +21,7 @@ from posenet.decode._tfjs_score import logit_floor, tfjs_score
 from posenet.decode.tfjs import decode_tfjs
 from posenet.errors import PosenetError
 from posenet.heads import Heads
+from posenet.poses import to_image
 
 from . import tfjs_oracle
 from .helpers import coral_heads, coral_reference
@@ -149,33 +150,37 @@ def test_instance_score_leaves_out_claimed_keypoints():
     assert tuple(second.xy[LEFT_EYE]) == (64.0, 0.0)
 
 
-def test_poses_are_sorted_by_score_not_by_root():
-    # Departure from TF.js (documented): root A (logit 3) pops first, but its
-    # other keypoints score sig(-5); root B (logit 2.5) has keypoints of sig(1).
-    # At threshold 0.9 only the two noses are candidates. A: (sig 3 + 16 sig -5)/17,
-    # B: (sig 2.5 + 16 sig 1)/17 -> B first.
+def test_poses_come_in_root_order_and_the_estimator_sorts_them():
+    # As TF.js: root A (logit 3) pops first, though its other keypoints score
+    # sig(-5) and root B's (logit 2.5) sig(1). At threshold 0.9 only the two
+    # noses are candidates. A: (sig 3 + 16 sig -5)/17, B: (sig 2.5 + 16 sig 1)/17.
+    # The project's default (to_image, by_score) puts B first.
     a = blank(1, 4)
     a["heatmap"][0, 0, :] = -5.0
     a["heatmap"][0, 3, :] = 1.0
     a["heatmap"][0, 0, NOSE] = 3.0
     a["heatmap"][0, 3, NOSE] = 2.5
     poses = decode_tfjs(heads_of(a), score_threshold=0.9)
-    assert noses(poses) == [(0.0, 48.0), (0.0, 0.0)]
-    assert poses[0].score == pytest.approx((sig(2.5) + 16 * sig(1)) / 17, abs=1e-6)
-    assert poses[1].score == pytest.approx((sig(3) + 16 * sig(-5)) / 17, abs=1e-6)
+    assert noses(poses) == [(0.0, 0.0), (0.0, 48.0)]
+    assert poses[0].score == pytest.approx((sig(3) + 16 * sig(-5)) / 17, abs=1e-6)
+    assert poses[1].score == pytest.approx((sig(2.5) + 16 * sig(1)) / 17, abs=1e-6)
+    ordered = to_image(poses, (1.0, 1.0), (0.0, 0.0), (49, 1))
+    assert noses(ordered) == [(0.0, 48.0), (0.0, 0.0)]
 
 
-def test_suppression_uses_unclipped_positions():
-    # Nose A at cell (0, 0) with offset y = -100 lies at (-100, 0), returned
-    # clipped to (0, 0). Nose B at cell (0, 2) with offset x = -32 lies at (0, 0):
-    # 100 px from A, so TF.js keeps it although both are returned at (0, 0).
+def test_positions_are_unclipped_and_suppression_uses_them():
+    # Nose A at cell (0, 0) with offset y = -100 lies at (-100, 0). Nose B at
+    # cell (0, 2) with offset x = -32 lies at (0, 0): 100 px from A, so TF.js
+    # keeps it. The project's default (to_image, clip) returns both at (0, 0).
     a = blank(3, 3)
     a["heatmap"][0, 0, NOSE] = 3.0
     a["heatmap"][0, 2, NOSE] = 2.0
     a["offsets"][0, 0, NOSE] = -100.0
     a["offsets"][0, 2, 17 + NOSE] = -32.0
     poses = decode_tfjs(heads_of(a), nms_radius=20.0)
-    assert noses(poses) == [(0.0, 0.0), (0.0, 0.0)]
+    assert noses(poses) == [(-100.0, 0.0), (0.0, 0.0)]
+    clipped = to_image(poses, (1.0, 1.0), (0.0, 0.0), (33, 33))
+    assert noses(clipped) == [(0.0, 0.0), (0.0, 0.0)]
 
 
 # --- the walk --------------------------------------------------------------------------------
@@ -332,23 +337,24 @@ def test_properties(case):
     heads, options = case
     poses = decode_tfjs(heads, **options)
     assert len(poses) <= options["max_detections"]
-    h, w = heads.input_size
-    scores = [p.score for p in poses]
-    assert scores == sorted(scores, reverse=True)
     for pose in poses:
         assert pose.xy.shape == (17, 2)
-        assert ((pose.xy[:, 0] >= 0) & (pose.xy[:, 0] <= w - 1)).all()
-        assert ((pose.xy[:, 1] >= 0) & (pose.xy[:, 1] <= h - 1)).all()
         assert ((pose.scores >= 0) & (pose.scores <= 1)).all()
         assert 0.0 <= pose.score <= 1.0
-    # The public result is the oracle's, clipped and stably sorted by score.
+    # The public result is the oracle's, in its order and unclipped ...
     raw = tfjs_oracle.decode_multiple_poses(heads, **options)
-    order = sorted(range(len(raw)), key=lambda i: -raw[i][2])
     assert len(poses) == len(raw)
-    for pose, i in zip(poses, order, strict=True):
-        yx = np.clip(raw[i][0], 0, [h - 1, w - 1]).astype(np.float32)
+    for pose, (yx, scores, score) in zip(poses, raw, strict=True):
+        np.testing.assert_array_equal(pose.xy, yx.astype(np.float32)[:, ::-1])
+        np.testing.assert_array_equal(pose.scores, scores.astype(np.float32))
+        assert pose.score == score
+    # ... and the project's default makes it clipped and stably sorted by score.
+    h, w = heads.input_size
+    arranged = to_image(poses, (1.0, 1.0), (0.0, 0.0), (w, h))
+    order = sorted(range(len(raw)), key=lambda i: -raw[i][2])
+    for pose, i in zip(arranged, order, strict=True):
+        yx = np.clip(raw[i][0].astype(np.float32), 0, [h - 1, w - 1])
         np.testing.assert_array_equal(pose.xy, yx[:, ::-1])
-        np.testing.assert_array_equal(pose.scores, raw[i][1].astype(np.float32))
         assert pose.score == raw[i][2]
 
 

@@ -30,6 +30,7 @@ from .errors import PosenetError
 from .image import DEFAULT_FIT, DEFAULT_RESAMPLE, FITS, RESAMPLES, Fitted, as_rgb, fit, load_image
 from .model import given_files, load
 from .network import DEFAULT_GEOMETRY, OUTPUT_STRIDES, RETARGET_GEOMETRIES
+from .poses import to_image
 from .result import Result, Timings
 from .runtime import Runtime, RuntimePool
 from .sizes import DEFAULT_LONG_SIDE, MAX_SIDE, SIZE_FORMS, auto_size, parse_size, resolve_size
@@ -57,7 +58,7 @@ class EstimatorSettings:
         (name, value) pairs (a dict is accepted and normalised). For a decoder
         that takes a model's embedded options (coral), these override them.
     fit, resample: CHOICES["fit"], CHOICES["resample"] names.
-    flip_horizontal: mirror the results (x -> width - 1 - x, left <-> right), as TF.js.
+    flip_horizontal: mirror the results as TF.js's flipHorizontal (x -> width - 1 - x).
     threads: LiteRT CPU threads per interpreter (None: LiteRT's choice).
     long_side: the long side of size "auto", before rounding.
 
@@ -292,12 +293,16 @@ class Estimator:
         with self._pool.runtime(size) as runtime:
             heads = runtime.run(fitted.pixels)
         ran = time.perf_counter()
-        input_poses = self._decoder.function(heads, **self.decoder_options)
+        decoded = self._decoder.function(heads, **self.decoder_options)
         height, width = prepared.pixels.shape[:2]
-        scale, shift = fitted.fit.scale, fitted.fit.shift
-        poses = [pose.mapped(scale, shift, (width, height)) for pose in input_poses]
-        if self.settings.flip_horizontal:
-            poses = [pose.flipped(width) for pose in poses]
+        input_poses = to_image(decoded, (1.0, 1.0), (0.0, 0.0), size[::-1])
+        poses = to_image(
+            decoded,
+            fitted.fit.scale,
+            fitted.fit.shift,
+            (width, height),
+            flip=self.settings.flip_horizontal,
+        )
         done = time.perf_counter()
         return Result(
             poses=poses,

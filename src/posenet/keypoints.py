@@ -81,9 +81,3 @@ SKELETON_NAMES: tuple[tuple[str, str], ...] = (
     ("leftHip", "rightHip"),
 )
 SKELETON: tuple[tuple[int, int], ...] = tuple((PART_IDS[a], PART_IDS[b]) for a, b in SKELETON_NAMES)
-
-#: Mirror image of each keypoint (left <-> right), for horizontal flips.
-FLIP_PERMUTATION: tuple[int, ...] = tuple(
-    PART_IDS[name.replace("left", "@").replace("right", "left").replace("@", "right")]
-    for name in PART_NAMES
-)

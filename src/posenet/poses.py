@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .keypoints import FLIP_PERMUTATION, PART_NAMES
+from .keypoints import PART_NAMES
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,12 @@ class Pose:
         return Pose(xy.astype(np.float32), self.scores, self.score)
 
     def flipped(self, width: int) -> Pose:
-        """Mirror image in an image `width` pixels wide: x -> width - 1 - x, left <-> right."""
-        perm = list(FLIP_PERMUTATION)
-        xy = self.xy[perm].copy()
+        """Mirrored as TF.js's flipHorizontal does for an image `width` pixels wide:
+        x -> width - 1 - x, every keypoint keeping its name (the person's left wrist
+        stays their left wrist, drawn where a mirrored display shows it)."""
+        xy = self.xy.copy()
         xy[:, 0] = width - 1 - xy[:, 0]
-        return Pose(xy, self.scores[perm].copy(), self.score)
+        return Pose(xy, self.scores, self.score)
 
     def to_dict(self, digits: int = 2) -> dict[str, Any]:
         """JSON-ready dict: score and 17 named keypoints with x, y, score."""
@@ -90,3 +91,31 @@ class Pose:
         for (x, y), s in zip(self.xy, self.scores, strict=True):
             flat += [float(x), float(y), float(s) if s >= visible_threshold else 0.0]
         return {"image_id": image_id, "category_id": 1, "keypoints": flat, "score": self.score}
+
+
+def to_image(
+    poses: list[Pose],
+    scale: tuple[float, float],
+    shift: tuple[float, float],
+    size: tuple[int, int],
+    *,
+    clip: bool = True,
+    by_score: bool = True,
+    flip: bool = False,
+) -> list[Pose]:
+    """Decoded poses (network-input pixels) as the estimator returns them (image pixels).
+
+    Positions map as `xy * scale + shift` (the fit's inverse; TF.js's
+    scaleAndFlipPoses for its fit). The project's two departures from the
+    decoders it reproduces are on by default, and presets turn them off:
+    clip: positions clipped into the image of `size` (width, height); a decoder
+        can place a keypoint in the padding, or beyond the input when an offset
+        points there.
+    by_score: poses sorted by score, highest first (a stable sort; TF.js returns
+        them in the order their roots were found, which is not always that).
+    flip: mirrored as TF.js's flipHorizontal (`Pose.flipped`), after the rest.
+    """
+    placed = [pose.mapped(scale, shift, size if clip else None) for pose in poses]
+    if by_score:
+        placed.sort(key=lambda pose: -pose.score)
+    return [pose.flipped(size[0]) for pose in placed] if flip else placed

@@ -34,14 +34,12 @@ def decode_single(heads: Heads) -> list[Pose]:
 
     Scores are sigmoids computed as TF.js's CPU backend does (in double,
     stored as float32), so equal float32 scores tie exactly as in TF.js, e.g.
-    two saturated cells. One departure, on the way out: a position that an
-    offset pushes outside the input is clipped to [0, height - 1] x
-    [0, width - 1] (TF.js returns it unclipped).
+    two saturated cells. A position an offset pushes outside the input stays
+    there, as in TF.js (`posenet.poses.to_image` clips it for the estimator's
+    default).
     """
     heads.validate()
     yx, scores, score = _decode(heads.heatmap, heads.offsets, int(heads.output_stride))
-    height, width = heads.input_size
-    yx = np.clip(yx, np.float32(0.0), np.array([height - 1.0, width - 1.0], np.float32))
     return [Pose.from_yx(yx, scores, score)]
 
 

@@ -72,22 +72,17 @@ def decode_tfjs(
         top (TF.js fixes it at 1).
     refine_steps: short-offset refinement steps per hop (TF.js: 2).
 
-    Returns at most `max_detections` poses, highest score first, keypoints
-    (x, y) in model-input pixels. Raises PosenetError for an option outside
+    Returns at most `max_detections` poses in TF.js's order (the order their
+    roots were popped, which is not always decreasing score), keypoints (x, y)
+    in model-input pixels where TF.js puts them, even outside the input when an
+    offset points there (`posenet.poses.to_image` sorts and clips them for the
+    estimator's default). Raises PosenetError for an option outside
     `OPTION_RANGES` or heads that fail `Heads.validate` (NaN, Inf, shapes).
 
     Matches `decodeMultiplePoses` / `decodePose` / `buildPartWithScoreQueue`
     of tfjs-models/posenet 2.x, with scores computed as its CPU backend does
     (the sigmoid in double precision, rounded to float32; `Heads.scores()`
-    may differ from it by one float32 ulp), and two departures, both on the
-    way out so that the search itself is TF.js's:
-    - clipped positions: TF.js can place a keypoint outside the input when an
-      offset points there; the returned positions are clipped to
-      [0, height - 1] x [0, width - 1]. Suppression and scores use the
-      unclipped positions, exactly as TF.js does.
-    - sorted poses: TF.js returns poses in the order their roots were popped,
-      which is not always decreasing pose score; they are returned sorted by
-      score, highest first (a stable sort: equal scores keep TF.js's order).
+    may differ from it by one float32 ulp).
     """
     yx, keypoint_scores, pose_scores = _decode(
         *_kernel_arguments(
@@ -99,11 +94,7 @@ def decode_tfjs(
             refine_steps,
         )
     )
-    height, width = heads.input_size
-    yx = np.clip(yx, 0.0, np.array([height - 1.0, width - 1.0])).astype(np.float32)
-    keypoint_scores = keypoint_scores.astype(np.float32)
-    order = np.argsort(-pose_scores, kind="stable")
-    return [Pose.from_yx(yx[i], keypoint_scores[i], pose_scores[i]) for i in order]
+    return [Pose.from_yx(*pose) for pose in zip(yx, keypoint_scores, pose_scores, strict=True)]
 
 
 def _kernel_arguments(
