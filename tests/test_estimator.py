@@ -10,31 +10,12 @@ import posenet
 from posenet.errors import PosenetError
 from posenet.image import fit
 
-from .conftest import IMAGES, coral_model
-from .helpers import coral_reference
+from .conftest import IMAGES
 
 
 @pytest.fixture(scope="module")
 def estimator() -> posenet.Estimator:
     return posenet.Estimator()
-
-
-@pytest.mark.parametrize("size", ["353_481", "481_641"])
-def test_stretch_nearest_reproduces_coral_reference_in_image_pixels(couple, size):
-    """The whole pipeline set up as Coral's reference was (PIL nearest stretch): the
-    poses, mapped back into model-input pixels, match the CSV within the issue's
-    bounds: every keypoint within 1.5 px, pose scores 0.01, keypoint scores 0.05."""
-    h, w = (int(n) for n in size.split("_"))
-    est = posenet.Estimator(str(coral_model(size)), fit="stretch", resample="nearest")
-    result = est.estimate(couple)
-    reference = coral_reference(size)
-    assert len(result.poses) == len(reference)
-    fitted = fit(couple, (h, w), "stretch", "nearest")
-    for pose, ref in zip(result.poses, reference, strict=True):
-        in_input = (pose.xy - np.array(fitted.fit.shift)) / np.array(fitted.fit.scale)
-        assert np.linalg.norm(in_input - ref["xy"], axis=1).max() <= 1.5
-        assert abs(pose.score - ref["score"]) <= 0.01
-        assert np.abs(pose.scores - ref["scores"]).max() <= 0.05
 
 
 def test_pad_and_stretch_find_the_same_people(couple, estimator):
@@ -86,15 +67,6 @@ def test_path_pil_and_array_inputs_agree(couple_path, couple, estimator):
     for a, b, c in zip(from_path, from_pil, from_array, strict=True):
         np.testing.assert_array_equal(a.xy, b.xy)
         np.testing.assert_array_equal(a.xy, c.xy)
-
-
-def test_flip_horizontal_mirrors_and_swaps_sides(couple, estimator):
-    plain = estimator.estimate(couple).poses
-    flipped = posenet.Estimator(flip_horizontal=True).estimate(couple).poses
-    width = couple.shape[1]
-    # leftShoulder (5) of the flipped pose is the mirrored rightShoulder (6) of the plain one
-    np.testing.assert_allclose(flipped[0].xy[5, 0], width - 1 - plain[0].xy[6, 0], atol=1e-3)
-    np.testing.assert_allclose(flipped[0].xy[5, 1], plain[0].xy[6, 1], atol=1e-3)
 
 
 @pytest.mark.parametrize("decoder", ["coral", "tfjs"])

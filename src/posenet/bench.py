@@ -199,7 +199,7 @@ def benchmark(
     calls, `runs` timed calls (the estimator's own per-stage timings), and one
     call under tracemalloc.
     """
-    from .estimator import Estimator
+    from .estimator import Estimator, EstimatorSettings
     from .model import resolve
 
     if runs < 1:
@@ -208,7 +208,8 @@ def benchmark(
         raise PosenetError(f"warmup must be 0 or more, got {warmup}")
     if image is None:
         image, image_name = synthetic_image(), image_name or "synthetic gray frame"
-    resolve(model)  # download / verify now, outside the timing
+    # download / verify now, outside the timing
+    resolve(EstimatorSettings(model, **options).resolved()["model"])
     started = time.perf_counter()
     estimator = Estimator(model, **options)
     loaded = time.perf_counter()
@@ -226,7 +227,7 @@ def benchmark(
         model=result.model,
         decoder=result.decoder,
         input_size=result.input_size,
-        options={k: v for k, v in options.items() if k != "decoder"},
+        options={k: v for k, v in options.items() if k != "decoder" and v is not None},
         image=image_name or "image",
         image_size=(result.width, result.height),
         poses=len(result.poses),
@@ -292,6 +293,8 @@ def _describe_options(options: dict[str, Any]) -> str:
     """The estimator options that change the figures, briefly (threads always shown)."""
     threads = options.get("threads")
     parts = [f"threads {threads if threads is not None else 'LiteRT default'}"]
+    if options.get("like"):
+        parts.append(f"like {options['like']}")
     if "fit" in options or "resample" in options:
         fit = options.get("fit", DEFAULT_FIT)
         parts.append(f"fit {fit}/{options.get('resample', DEFAULT_RESAMPLE)}")

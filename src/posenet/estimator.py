@@ -25,14 +25,15 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from .decode import DECODERS, DEFAULT_DECODER, get_decoder
+from . import presets
+from .decode import DECODERS, get_decoder
 from .errors import PosenetError
-from .image import DEFAULT_FIT, DEFAULT_RESAMPLE, FITS, RESAMPLES, Fitted, as_rgb, fit, load_image
+from .image import FITS, RESAMPLES, Fitted, as_rgb, fit, load_image
 from .model import given_files, load
 from .network import DEFAULT_GEOMETRY, OUTPUT_STRIDES, RETARGET_GEOMETRIES
 from .poses import to_image
 from .result import Result, Timings
-from .runtime import Runtime, RuntimePool
+from .runtime import INPUT_TYPES, Runtime, RuntimePool
 from .sizes import DEFAULT_LONG_SIDE, MAX_SIDE, SIZE_FORMS, auto_size, parse_size, resolve_size
 
 __all__ = ["Estimator", "EstimatorSettings", "ImageLike", "estimate"]
@@ -48,7 +49,12 @@ _AHEAD = 2
 class EstimatorSettings:
     """What an Estimator is: model, input size, decoder and how images are fitted.
 
-    model: registry name or model file path; None is the store's default model.
+    model: registry name or model file path; None is the preset's model, else the
+        store's default.
+    like: a preset (CHOICES["like"], posenet.presets.PRESETS): "tfjs" or "coral"
+        reproduce that reference end to end; None is "posenet", the project's own.
+        It gives model, decoder, fit, resample and input_type where they are None,
+        and decides whether poses come sorted by score and clipped into the image.
     size: network input "HxW", "N" (square) or "auto" (the image's aspect ratio,
         long side `long_side`), rounded to the nearest k * stride + 1 when built;
         None keeps the model's own size. A (height, width) pair is accepted.
@@ -58,6 +64,9 @@ class EstimatorSettings:
         (name, value) pairs (a dict is accepted and normalised). For a decoder
         that takes a model's embedded options (coral), these override them.
     fit, resample: CHOICES["fit"], CHOICES["resample"] names.
+    input_type: CHOICES["input_type"]: "float" feeds a float model the resampled
+        pixels unrounded (as TF.js), "uint8" rounds them first.
+    `resolved()` gives the values that run for the settings a preset fills in.
     flip_horizontal: mirror the results as TF.js's flipHorizontal (x -> width - 1 - x).
     threads: LiteRT CPU threads per interpreter (None: LiteRT's choice).
     long_side: the long side of size "auto", before rounding.
@@ -81,21 +90,27 @@ class EstimatorSettings:
             "decoder": tuple(DECODERS),
             "fit": FITS,
             "resample": RESAMPLES,
+            "like": tuple(presets.PRESETS),
+            "input_type": INPUT_TYPES,
         }
     )
+    #: The settings a preset gives when they are None.
+    PRESET_SETTINGS: ClassVar[tuple[str, ...]] = presets.SETTINGS
     #: What `size` accepts, for help texts.
     SIZE_FORMS: ClassVar[str] = SIZE_FORMS
     #: Most LiteRT threads `threads` accepts.
     MAX_THREADS: ClassVar[int] = 64
 
     model: str | None = None
+    like: str | None = None
     size: str | None = None
     stride: int | None = None
     geometry: str = DEFAULT_GEOMETRY
-    decoder: str = DEFAULT_DECODER
+    decoder: str | None = None
     decoder_options: tuple[tuple[str, int | float], ...] = ()
-    fit: str = DEFAULT_FIT
-    resample: str = DEFAULT_RESAMPLE
+    fit: str | None = None
+    resample: str | None = None
+    input_type: str | None = None
     flip_horizontal: bool = False
     threads: int | None = None
     long_side: int = DEFAULT_LONG_SIDE
@@ -109,14 +124,15 @@ class EstimatorSettings:
         if self.model is not None and not isinstance(self.model, str):
             raise PosenetError(f"model must be a name or a path, got {self.model!r}")
         set_("size", _normalised_size(self.size))
-        for name in ("stride", "geometry", "fit", "resample"):
+        for name in ("like", "stride", "geometry", "fit", "resample", "input_type"):
             value, choices = getattr(self, name), self.CHOICES[name]
             if name == "stride" and (value is None or _whole(value)):
                 value = None if value is None else int(value)  # numpy integers too
                 set_(name, value)
-            if value not in choices and not (name == "stride" and value is None):
+            if value not in choices and not (value is None and name != "geometry"):
                 raise PosenetError(f"{name} must be one of {_listed(choices)}, got {value!r}")
-        options = get_decoder(self.decoder).check(_options_dict(self.decoder_options))
+        decoder = get_decoder(self.resolved()["decoder"])
+        options = decoder.check(_options_dict(self.decoder_options))
         set_("decoder_options", tuple(sorted((k, _plain(v)) for k, v in options.items())))
         if not isinstance(self.flip_horizontal, bool | np.bool_):
             raise PosenetError(
@@ -133,6 +149,12 @@ class EstimatorSettings:
         if not (_whole(self.long_side) and 1 <= self.long_side <= MAX_SIDE):
             raise PosenetError(f"long_side must be 1 to {MAX_SIDE}, got {self.long_side!r}")
         set_("long_side", int(self.long_side))
+
+    def resolved(self) -> dict[str, Any]:
+        """{name: value} of PRESET_SETTINGS as they run: each given one, else the preset's."""
+        return presets.resolve(
+            self.like, **{name: getattr(self, name) for name in self.PRESET_SETTINGS}
+        )
 
     def build(self) -> Estimator:
         """An Estimator for these settings (loads the model, prepares LiteRT)."""
@@ -176,11 +198,14 @@ class Estimator:
     """A PoseNet model, a decoder and an image fit, ready to estimate poses.
 
     `Estimator(model, **settings)` takes the fields of EstimatorSettings as keywords
-    (model: registry name or file path, None for the default; size, stride,
-    geometry, decoder, decoder_options, fit, resample, flip_horizontal, threads,
-    long_side); `Estimator.from_settings(settings)` the settings themselves.
+    (model: registry name or file path, None for the default; like, size, stride,
+    geometry, decoder, decoder_options, fit, resample, input_type, flip_horizontal,
+    threads, long_side); `Estimator.from_settings(settings)` the settings themselves.
 
     settings: what rebuilds this estimator in another process.
+    preset: the Preset of `settings.like`; decoder, fit, resample, input_type: the
+        names that run (the settings', else the preset's); pixel_type: what the
+        network is fed (float32, or uint8 for input_type "uint8" and Coral's models).
     model_name: the model's registry name or path, for reports.
     input_size: (height, width) of the network input; None with size "auto".
     requested_size: the size asked for before rounding to the grid (None if none).
@@ -192,14 +217,19 @@ class Estimator:
     def __init__(self, model: str | Path | None = None, **settings: Any) -> None:
         self.settings = EstimatorSettings(model=model, **settings)
         s = self.settings
-        self._model = load(s.model, output_stride=s.stride, geometry=s.geometry)
-        self._decoder = get_decoder(s.decoder)
+        chosen = s.resolved()
+        self.preset = presets.preset(s.like)
+        self.decoder, self.fit, self.resample = chosen["decoder"], chosen["fit"], chosen["resample"]
+        self.input_type = chosen["input_type"]
+        self._model = load(chosen["model"], output_stride=s.stride, geometry=s.geometry)
+        self._decoder = get_decoder(self.decoder)
         self.decoder_options = self._decoder.options_for(
             self._model.decoder_options, dict(s.decoder_options)
         )
         self.model_name = self._model.name
         self.requested_size = None if s.size in (None, "auto") else parse_size(s.size)
         first = Runtime(self._model.tflite, threads=s.threads)
+        self.pixel_type = first.pixel_type(self.input_type)
         self.output_stride = first.output_stride
         if self.requested_size is not None:
             first.resize(resolve_size(self.requested_size, self.output_stride))
@@ -218,12 +248,11 @@ class Estimator:
         first image's timings show what images really cost: loading the compiled
         kernels (numba's disk cache, ~0.3 s per process), LiteRT's first invoke; and
         a model LiteRT cannot run fails here, once."""
-        s = self.settings
         tiny = np.zeros((2, 2, 3), np.uint8)
-        fit(tiny, (3, 3), s.fit, s.resample)
+        fit(tiny, (3, 3), self.fit, self.resample, self.pixel_type)
         tiny.flags.writeable = False  # decoded files arrive read-only: numba types them apart
-        fit(tiny, (3, 3), s.fit, s.resample)
-        runtime.invoke(np.zeros((*runtime.input_size, 3), np.uint8))
+        fit(tiny, (3, 3), self.fit, self.resample, self.pixel_type)
+        runtime.invoke(np.zeros((*runtime.input_size, 3), self.pixel_type))
         self._decoder.function(runtime.blank_heads(), **self.decoder_options)
 
     def estimate(self, image: ImageLike, *, keep: bool = False) -> Result:
@@ -281,7 +310,7 @@ class Estimator:
         pixels = load_image(image) if isinstance(image, str | Path) else as_rgb(image)
         loaded = time.perf_counter()
         size = self.input_size or self._auto_size(pixels.shape[0], pixels.shape[1])
-        fitted = fit(pixels, size, self.settings.fit, self.settings.resample)
+        fitted = fit(pixels, size, self.fit, self.resample, self.pixel_type)
         load = 0.0 if isinstance(image, np.ndarray) else loaded - start
         return _Prepared(pixels, fitted, load, time.perf_counter() - loaded)
 
@@ -295,13 +324,15 @@ class Estimator:
         ran = time.perf_counter()
         decoded = self._decoder.function(heads, **self.decoder_options)
         height, width = prepared.pixels.shape[:2]
-        input_poses = to_image(decoded, (1.0, 1.0), (0.0, 0.0), size[::-1])
+        arranged = {"clip": self.preset.clip, "by_score": self.preset.sort}
+        input_poses = to_image(decoded, (1.0, 1.0), (0.0, 0.0), size[::-1], **arranged)
         poses = to_image(
             decoded,
             fitted.fit.scale,
             fitted.fit.shift,
             (width, height),
             flip=self.settings.flip_horizontal,
+            **arranged,
         )
         done = time.perf_counter()
         return Result(
@@ -310,7 +341,7 @@ class Estimator:
             width=width,
             height=height,
             model=self.model_name,
-            decoder=self.settings.decoder,
+            decoder=self.decoder,
             input_size=size,
             fit=fitted.fit,
             timings=Timings(prepared.load, prepared.preprocess, ran - start, done - ran),

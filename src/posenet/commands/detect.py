@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import Estimator, EstimatorSettings, PosenetError, Result
 from ..files import Inputs, check_output, find_images, save_image, write_atomic
+from ..presets import DEFAULT_PRESET, PRESETS
 from ..store import DEFAULT_MODEL
 
 #: Every flag's default and choices, read from the one place they are written.
@@ -18,6 +19,8 @@ DEFAULTS = EstimatorSettings()
 CHOICES = EstimatorSettings.CHOICES
 MAX_THREADS = EstimatorSettings.MAX_THREADS
 SIZE_FORMS = EstimatorSettings.SIZE_FORMS
+#: What the default preset gives the flags it fills in (their argparse default is None).
+PRESET = PRESETS[DEFAULT_PRESET]
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -45,7 +48,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--model", metavar="NAME|PATH", help=f"model name or file (default {DEFAULT_MODEL})"
+        "--like",
+        choices=CHOICES["like"],
+        help="reproduce a reference end to end: tfjs (TF.js PoseNet 2.x) or coral (Coral's "
+        f"project-posenet); default {DEFAULT_PRESET} (this project's). Flags given "
+        "explicitly win over the preset's",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="NAME|PATH",
+        help=f"model name or file (default: the preset's, else {DEFAULT_MODEL})",
     )
     parser.add_argument(
         "--size", metavar="HxW|N|auto", help=f"network input size: {SIZE_FORMS} (default: model's)"
@@ -57,30 +69,34 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--geometry",
         choices=CHOICES["geometry"],
         default=DEFAULTS.geometry,
-        help="dilations when --stride differs from the model's: atrous rule or source (keep "
-        "the source's tap spacing; better for the published stride-16 graphs); "
+        help="dilations when --stride differs from the model's: source (keep the source's "
+        "tap spacing, and its accuracy) or atrous (POSENET.md's rule); "
         f"default {DEFAULTS.geometry}",
     )
     parser.add_argument(
         "--decoder",
         choices=CHOICES["decoder"],
-        default=DEFAULTS.decoder,
         help="coral (Coral's PosenetDecoderOp), tfjs (TF.js decodeMultiplePoses) or single "
-        f"(one person); default {DEFAULTS.decoder}",
+        f"(one person); default: the preset's ({PRESET.decoder})",
     )
     parser.add_argument(
         "--fit",
         choices=CHOICES["fit"],
-        default=DEFAULTS.fit,
-        help="fit the image to the network input: pad (keep the aspect ratio) or stretch; "
-        f"default {DEFAULTS.fit}",
+        help="fit the image to the network input: pad (keep the aspect ratio, pad right or "
+        "bottom), symmetric (TF.js's padAndResizeTo) or stretch; "
+        f"default: the preset's ({PRESET.fit})",
     )
     parser.add_argument(
         "--resample",
         choices=CHOICES["resample"],
-        default=DEFAULTS.resample,
         help="resize: bilinear (TF.js's), nearest (as Coral's reference) or antialias; "
-        f"default {DEFAULTS.resample}",
+        f"default: the preset's ({PRESET.resample})",
+    )
+    parser.add_argument(
+        "--input-type",
+        choices=CHOICES["input_type"],
+        help="what a float model gets: float pixels (as TF.js) or pixels rounded to uint8; "
+        f"default: the preset's ({PRESET.input_type})",
     )
     parser.add_argument(
         "--max-poses", type=int, metavar="N", help="most poses per image (max_detections)"
@@ -102,7 +118,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="any decoder option, e.g. -O refine_steps=3 -O local_maximum_radius=2",
     )
-    parser.add_argument("--flip", action="store_true", help="mirror results (selfie cameras)")
+    parser.add_argument(
+        "--flip", action="store_true", help="mirror results as TF.js's flipHorizontal (selfies)"
+    )
     parser.add_argument(
         "--threads",
         type=_threads,
@@ -128,6 +146,7 @@ def settings_from_args(args: argparse.Namespace) -> EstimatorSettings:
         options[name.strip().replace("-", "_")] = _number(value)
     return EstimatorSettings(
         model=args.model,
+        like=args.like,
         size=args.size,
         stride=args.stride,
         geometry=args.geometry,
@@ -135,6 +154,7 @@ def settings_from_args(args: argparse.Namespace) -> EstimatorSettings:
         decoder_options=options,
         fit=args.fit,
         resample=args.resample,
+        input_type=args.input_type,
         flip_horizontal=args.flip,
         threads=args.threads,
     )

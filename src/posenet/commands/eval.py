@@ -59,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
         f"{metrics.detections} poses found"
     )
     print(
-        f"model {estimator.model_name} (input {size}), decoder {estimator.settings.decoder}, "
-        f"fit {estimator.settings.fit}; median {per_image:.1f} ms per image"
+        f"model {estimator.model_name} (input {size}), decoder {estimator.decoder}, "
+        f"fit {estimator.fit}/{estimator.resample}, input {estimator.input_type}, "
+        f"like {estimator.preset.name}; median {per_image:.1f} ms per image"
     )
     if args.results:
         print(f"results: {args.results}")

@@ -31,7 +31,9 @@ class Decoder:
     """One decoder.
 
     name: what users call it (`--decoder NAME`).
-    function: `function(heads, **options) -> list[Pose]`, poses in input pixels, best first.
+    function: `function(heads, **options) -> list[Pose]`, poses in input pixels, in the
+        order and at the positions the code it reproduces returns them (the estimator
+        sorts and clips them: posenet.poses.to_image).
     option_ranges: the allowed values of each option (its keyword-only parameters).
     takes_model_options: the options a model file embeds for its own decoder op
         (Coral's PosenetDecoderOp) are this decoder's defaults for that model.
