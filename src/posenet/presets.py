@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .decode import DEFAULT_DECODER
 from .errors import PosenetError
 
 __all__ = ["DEFAULT_PRESET", "PRESETS", "SETTINGS", "Preset", "preset", "resolve"]
@@ -58,7 +59,7 @@ PRESETS: dict[str, Preset] = {
             fit="pad",
             resample="bilinear",
             input_type="float",
-            decoder="coral",
+            decoder=DEFAULT_DECODER,
             sort=True,
             clip=True,
         ),
