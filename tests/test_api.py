@@ -45,6 +45,7 @@ def test_package_all_is_the_api():
             "Fit",
             "Heads",
             "Keypoint",
+            "PRESETS",
             "Pose",
             "PosenetError",
             "Result",

@@ -3,6 +3,7 @@
 >>> import posenet
 >>> result = posenet.estimate("people.jpg")          # default model, Coral decoder
 >>> estimator = posenet.Estimator("tfjs-075", decoder="tfjs")
+>>> tfjs = posenet.Estimator(like="tfjs")              # TF.js PoseNet 2.x end to end
 >>> for pose in estimator.estimate("people.jpg").poses: ...
 >>> for result in estimator.stream(frames): ...       # any iterable of images, in order
 
@@ -17,9 +18,11 @@ from .estimator import Estimator, EstimatorSettings, estimate
 from .heads import Heads
 from .image import Fit, load_image
 from .poses import Keypoint, Pose
+from .presets import PRESETS
 from .result import Result, Timings
 
 __all__ = [
+    "PRESETS",
     "Estimator",
     "EstimatorSettings",
     "Fit",

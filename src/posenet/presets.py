@@ -47,8 +47,8 @@ class Preset:
     clip: bool
 
 
-#: Every preset, by name. The settings a preset fills in are the fields of Preset
-#: that are also Estimator keywords (model, fit, resample, input_type, decoder).
+#: Every preset, by name; the first is the default. The settings a preset fills in
+#: are SETTINGS, fields of both Preset and EstimatorSettings.
 PRESETS: dict[str, Preset] = {
     row.name: row
     for row in (
@@ -90,7 +90,7 @@ PRESETS: dict[str, Preset] = {
         ),
     )
 }
-DEFAULT_PRESET = "posenet"
+DEFAULT_PRESET: str = next(iter(PRESETS))
 
 #: The settings a preset fills in, each an EstimatorSettings field of the same name.
 SETTINGS: tuple[str, ...] = ("model", "fit", "resample", "input_type", "decoder")
