@@ -48,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     invokes: dict[tuple[int, str], list[float]] = {variant: [] for variant in VARIANTS}
     for round_ in range(args.rounds + 2):
         for variant, estimator in estimators.items():
-            estimator.estimate(image)
+            timings = estimator.estimate(image).timings
             if round_ >= 2:  # two warm-up rounds
-                invokes[variant].append(estimator.timings.invoke)
+                invokes[variant].append(timings.invoke)
     base = statistics.median(invokes[(16, "source")])
     print(
         f"{args.model} at {args.size}, {args.rounds} interleaved rounds, {args.threads} thread(s)"

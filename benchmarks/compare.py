@@ -144,15 +144,15 @@ def _markdown(estimators, poses, timings, ap, ap_note, skipped, args, shape) -> 
     ]
     for i, (estimator, spread) in enumerate(zip(estimators, timings, strict=True)):
         h, w = estimator.input_size
-        row = [estimator.model_name, f"{h}x{w}", estimator.settings.decoder, str(poses[i])]
+        row = [estimator.model_name, f"{h}x{w}", estimator.decoder, str(poses[i])]
         row += [f"{spread[s].median * 1000:.2f}" for s in STAGES]
         row += [f"{spread['total'].p90 * 1000:.2f}", f"{1 / spread['total'].median:.1f}"]
         row += [f"{ap[i]:.3f}"] if ap else []
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
     options = []
-    for decoder in dict.fromkeys(e.settings.decoder for e in estimators):
-        first = next(e for e in estimators if e.settings.decoder == decoder)
+    for decoder in dict.fromkeys(e.decoder for e in estimators):
+        first = next(e for e in estimators if e.decoder == decoder)
         merged = {**DECODERS[decoder].defaults, **first.decoder_options}
         shown = ", ".join(f"{k} {_short(v)}" for k, v in merged.items()) or "none"
         embedded = DECODERS[decoder].takes_model_options and first.decoder_options

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import Estimator, EstimatorSettings, PosenetError, Result
+from .. import PRESETS, Estimator, EstimatorSettings, PosenetError, Result
 from ..files import Inputs, check_output, find_images, save_image, write_atomic
-from ..presets import DEFAULT_PRESET, PRESETS
 from ..store import DEFAULT_MODEL
 
 #: Every flag's default and choices, read from the one place they are written.
@@ -19,8 +18,8 @@ DEFAULTS = EstimatorSettings()
 CHOICES = EstimatorSettings.CHOICES
 MAX_THREADS = EstimatorSettings.MAX_THREADS
 SIZE_FORMS = EstimatorSettings.SIZE_FORMS
-#: What the default preset gives the flags it fills in (their argparse default is None).
-PRESET = PRESETS[DEFAULT_PRESET]
+#: What the default preset (the first) gives the flags it fills in (their default is None).
+PRESET = next(iter(PRESETS.values()))
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -51,7 +50,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--like",
         choices=CHOICES["like"],
         help="reproduce a reference end to end: tfjs (TF.js PoseNet 2.x) or coral (Coral's "
-        f"project-posenet); default {DEFAULT_PRESET} (this project's). Flags given "
+        f"project-posenet); default {PRESET.name} (this project's). Flags given "
         "explicitly win over the preset's",
     )
     parser.add_argument(
