@@ -43,10 +43,12 @@ class Timings:
 class Result:
     """The poses of one image and how they were found.
 
-    poses: in original-image pixels (clipped into the image; mirrored when the
-        estimator flips), highest score first.
-    input_poses: the same poses as the decoder returned them, in network-input
-        pixels, before mapping back (never mirrored): what the network saw.
+    poses: in original-image pixels (mirrored when the estimator flips); by default
+        clipped into the image and highest score first, with a preset such as
+        like="tfjs" where and in the order its reference returns them.
+    input_poses: the same poses in the same order, in network-input pixels, before
+        mapping back (clipped into the input when poses are clipped; never
+        mirrored): what the network saw.
     width, height: the original image's size.
     model, decoder: their names.
     input_size: (height, width) of the network input used for this image.
