@@ -3,7 +3,11 @@
 Both read the same image files from disk (decoding included: that is what stream
 overlaps with the network) with the same estimator; rounds alternate, loop then
 stream, so a noisy neighbour on a shared machine slows both alike. Prints images
-per second of each and their ratio (stream / loop; above 1 means stream pays).
+per second of each and their ratio (stream / loop; above 1 means stream pays),
+and, from the loop's own stage timings, the most stream could gain with a core
+to spare: serial time over the longer of its two overlapped parts (reading +
+fitting | network + decoding). On a machine whose other core is busy, stream
+cannot reach it.
 
     .venv/bin/python benchmarks/bench_stream.py [--folder DIR] [--rounds N] [--threads N]
 """
@@ -48,6 +52,8 @@ def main() -> None:
         assert [len(r.poses) for r in streamed] == [len(r.poses) for r in loop]
     median = {name: statistics.median(values) for name, values in rates.items()}
     invoke = statistics.median(r.timings.invoke for r in loop)
+    reading = sum(r.timings.load + r.timings.preprocess for r in loop)
+    network = sum(r.timings.invoke + r.timings.decode for r in loop)
     print(
         f"{len(paths)} images ({', '.join(str(f) for f in args.folder)}), model "
         f"{estimator.model_name}, size {args.size or 'model'}, {args.threads} LiteRT thread(s), "
@@ -56,6 +62,11 @@ def main() -> None:
     for name, value in median.items():
         print(f"  {name:<7} {value:6.2f} images/s  ({1000 / value:6.1f} ms per image)")
     print(f"  stream / loop = {median['stream'] / median['loop']:.3f}")
+    print(
+        f"  bound with a free core: {(reading + network) / max(reading, network):.3f} "
+        f"(reading + fitting {reading / len(loop) * 1000:.1f} ms, network + decoding "
+        f"{network / len(loop) * 1000:.1f} ms per image, last loop round)"
+    )
 
 
 if __name__ == "__main__":

@@ -209,6 +209,22 @@ def test_stream_raises_a_bad_image_at_its_position_or_returns_it(tmp_path, photo
     assert same_poses(outcomes[2].poses, estimator.estimate(photos[1]).poses)
 
 
+def test_on_one_cpu_a_stream_reads_in_place_with_the_same_results(monkeypatch, tmp_path, photos):
+    import posenet.estimator
+
+    estimator = posenet.Estimator(size="auto", long_side=257)
+    expected = [estimator.estimate(photo).poses for photo in photos]
+    monkeypatch.setattr(posenet.estimator, "_usable_cpus", lambda: 1)
+    before = threading.active_count()
+    streamed = list(estimator.stream(photos))
+    assert threading.active_count() == before
+    assert all(same_poses(r.poses, e) for r, e in zip(streamed, expected, strict=True))
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"")
+    outcomes = list(estimator.stream([photos[0], bad, photos[1]], return_errors=True))
+    assert [type(o) for o in outcomes] == [posenet.Result, PosenetError, posenet.Result]
+
+
 def test_a_stream_left_early_stops_its_helper_thread(photos):
     estimator = posenet.Estimator()
     before = threading.active_count()

@@ -15,7 +15,7 @@ import dataclasses
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,8 +270,9 @@ class Estimator:
 
         A helper thread takes the next images from `images` and reads and fits
         them (up to two ahead) while the network runs on the current one; LiteRT,
-        Pillow's decoders and the compiled resize release the GIL, so on two cores
-        this runs the network almost back to back (benchmarks/bench_stream.py).
+        Pillow's decoders and the compiled resize release the GIL, so with a core
+        to spare the network runs almost back to back (benchmarks/bench_stream.py).
+        A process allowed on one CPU only reads in its own thread instead.
         A PosenetError for one image (a bad file, say) is raised at its position,
         which ends the stream; with `return_errors` it is yielded in the Result's
         place and the stream goes on.
@@ -283,7 +284,11 @@ class Estimator:
                 return self._prepare(image)
             return None
 
-        helper = ThreadPoolExecutor(1, thread_name_prefix="posenet-stream")
+        helper = (
+            ThreadPoolExecutor(1, thread_name_prefix="posenet-stream")
+            if _usable_cpus() > 1
+            else _InPlace()
+        )
         ahead: deque[Future] = deque(helper.submit(take) for _ in range(_AHEAD))
         try:
             while True:
@@ -359,6 +364,30 @@ class Estimator:
                 f"a {width}x{height} image is too elongated for size auto "
                 f"(long side {long_side}, stride {self.output_stride}): give --size"
             ) from None
+
+
+class _InPlace:
+    """The part of an executor stream() uses, running each call at once in the caller's
+    thread: where no second CPU could overlap the reading with the network."""
+
+    def submit(self, call: Callable[[], Any]) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(call())
+        except Exception as exc:  # raised again, in order, by future.result()
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the OS says, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def estimate(image: ImageLike, model: str | Path | None = None, **settings: Any) -> Result:
