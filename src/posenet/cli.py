@@ -28,7 +28,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 #: Sub-commands, each a module of posenet.commands with register(subparsers).
-COMMANDS: tuple[str, ...] = ("detect", "models", "eval", "bench", "inspect", "explain", "export")
+COMMANDS: tuple[str, ...] = (
+    "detect",
+    "models",
+    "eval",
+    "bench",
+    "inspect",
+    "explain",
+    "export",
+    "serve",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

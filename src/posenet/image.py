@@ -7,6 +7,7 @@ one-line PosenetError. Fitting returns the input array and the affine map
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 from dataclasses import dataclass
@@ -63,21 +64,32 @@ class Fitted:
     fit: Fit
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """Decode an image file into uint8[H, W, 3] RGB."""
-    path = Path(path)
-    if not path.exists():
-        raise PosenetError(f"{path}: no such file")
-    if path.is_dir():
-        raise PosenetError(f"{path}: is a folder, expected an image file")
-    if path.stat().st_size == 0:
-        raise PosenetError(f"{path}: is empty (0 bytes)")
+def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode an image file, or an encoded image's bytes, into uint8[H, W, 3] RGB.
+
+    The size is checked from the header before any pixel is decoded: an image of
+    more than `max_pixels` raises ImageTooLarge (a PosenetError), so a small file
+    that would inflate to gigabytes never does.
+    """
+    if isinstance(source, bytes):
+        name, opened = "image", io.BytesIO(source)
+        if not source:
+            raise PosenetError("image is empty (0 bytes)")
+    else:
+        path = Path(source)
+        name, opened = str(path), path
+        if not path.exists():
+            raise PosenetError(f"{path}: no such file")
+        if path.is_dir():
+            raise PosenetError(f"{path}: is a folder, expected an image file")
+        if path.stat().st_size == 0:
+            raise PosenetError(f"{path}: is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
             # our own limit applies below; PIL's two-line warning would only add noise
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                check_size(image.size, str(path))
+            with Image.open(opened) as image:
+                check_size(image.size, name, max_pixels)
                 # phone photos store their rotation in EXIF; people lying on their
                 # side because of it are a PoseNet user complaint
                 exif = image.getexif()
@@ -86,20 +98,24 @@ def load_image(path: str | Path) -> np.ndarray:
     except PosenetError:
         raise
     except UnidentifiedImageError:
-        raise PosenetError(f"{path}: not an image file Pillow can read") from None
+        raise PosenetError(f"{name}: not an image file Pillow can read") from None
     except Image.DecompressionBombError:
-        raise PosenetError(f"{path}: image too large (over {MAX_PIXELS:,} pixels)") from None
+        raise ImageTooLarge(f"{name}: image too large (over {max_pixels:,} pixels)") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise PosenetError(f"{path}: damaged image ({exc})") from None
+        raise PosenetError(f"{name}: damaged image ({exc})") from None
 
 
-def check_size(size: tuple[int, int], name: str) -> None:
+class ImageTooLarge(PosenetError):
+    """An image over the pixel limit: a service answers it apart (413, not 400)."""
+
+
+def check_size(size: tuple[int, int], name: str, max_pixels: int = MAX_PIXELS) -> None:
     width, height = size
     if width < 1 or height < 1:
         raise PosenetError(f"{name}: image has no pixels ({width}x{height})")
-    if width * height > MAX_PIXELS:
-        raise PosenetError(
-            f"{name}: image is {width}x{height}, over the {MAX_PIXELS:,}-pixel limit"
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"{name}: image is {width}x{height}, over the {max_pixels:,}-pixel limit"
         )
 
 
