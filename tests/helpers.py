@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import struct
+import zlib
 from functools import cache
 from pathlib import Path
 
@@ -54,3 +56,21 @@ def poses_built_from(settings, image) -> list[tuple[list, list, float]]:
     return [
         (p.xy.tolist(), p.scores.tolist(), p.score) for p in settings.build().estimate(image).poses
     ]
+
+
+def png_bomb(path: Path, width: int, height: int) -> Path:
+    """A real, valid 1-bit PNG of width x height black pixels: a few hundred KB on disk,
+    `width * height` pixels once decoded (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the packed bits
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
+    path.write_bytes(png + chunk(b"IEND", b""))
+    return path

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
@@ -14,24 +12,7 @@ from PIL import Image
 from posenet.cli import main
 
 from .conftest import CORAL, IMAGES
-
-
-def _png_bomb(path: Path, width: int, height: int) -> Path:
-    """A real, valid 1-bit PNG of width x height black pixels: a few hundred KB on disk,
-    `width * height` pixels once decoded (a decompression bomb)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the packed bits
-    packer = zlib.compressobj(9)
-    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
-    path.write_bytes(png + chunk(b"IEND", b""))
-    return path
+from .helpers import png_bomb
 
 
 def _bad_inputs(tmp: Path) -> dict[str, list[str]]:
@@ -46,7 +27,7 @@ def _bad_inputs(tmp: Path) -> dict[str, list[str]]:
     (no_images / "readme.txt").write_text("nothing to see")
     fake_model = tmp / "fake.tflite"
     fake_model.write_text("this is not a model\n")
-    bomb = _png_bomb(tmp / "bomb.png", 30000, 30000)
+    bomb = png_bomb(tmp / "bomb.png", 30000, 30000)
     couple = str(IMAGES / "test_couple.jpg")
     edgetpu = CORAL / "posenet_mobilenet_v1_075_353_481_quant_decoder_edgetpu.tflite"
     return {
@@ -92,7 +73,7 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
 
 
 def test_decompression_bomb_is_refused_for_its_size(tmp_path, capsys, monkeypatch):
-    bomb = _png_bomb(tmp_path / "bomb.png", 30000, 30000)
+    bomb = png_bomb(tmp_path / "bomb.png", 30000, 30000)
     with monkeypatch.context() as unlimited:  # a well-formed PNG Pillow would decode
         unlimited.setattr(Image, "MAX_IMAGE_PIXELS", None)
         with Image.open(bomb) as check:
