@@ -112,11 +112,19 @@ class Load:
         )
 
 
-def hammer(url: str, image: bytes, clients: int, requests: int, poses: int | None = None) -> Load:
+def hammer(
+    url: str,
+    image: bytes,
+    clients: int,
+    requests: int,
+    poses: int | None = None,
+    load: Load | None = None,
+) -> Load:
     """`clients` concurrent clients each POST `image` `requests` times, one after another;
-    an answer other than 200 (with `poses` poses, when given) is an error."""
+    an answer other than 200 (with `poses` poses, when given) is an error. Pass `load`
+    to watch it fill from another thread."""
     assert url.startswith("http://127.0.0.1:"), "load goes to the loopback address only"
-    load = Load()
+    load = Load() if load is None else load
 
     async def client(http: httpx2.AsyncClient) -> None:
         for _ in range(requests):
