@@ -150,6 +150,21 @@ def test_a_full_queue_answers_503_with_retry_after(strict):
     assert _healthy(strict)
 
 
+def test_live_socket_over_uvicorn_refuses_a_frame_over_the_body_limit(strict):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    host, port = strict.address
+    with connect(f"ws://{host}:{port}/v1/live", max_size=None) as live:
+        live.send(COUPLE.read_bytes())
+        assert len(json.loads(live.recv(timeout=30))["poses"]) == 2
+        live.send(bytes((10 << 20) + 1))  # the default --max-body, 10 MiB, plus one byte
+        with pytest.raises(ConnectionClosed) as closed:
+            live.recv(timeout=30)
+    assert closed.value.rcvd.code == 1009  # message too big
+    assert _healthy(strict)
+
+
 # --- load ----------------------------------------------------------------------------------------
 
 

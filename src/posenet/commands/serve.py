@@ -56,7 +56,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     flag("decoder", "--decoder", choices=DECODERS, help="decoder when a request names none")
     flag("workers", "--workers", metavar="N", help="threads running the network, sharing it")
     flag("queue", "--queue", metavar="N", help="requests waiting beyond those running")
-    flag("max_body", "--max-body", metavar="BYTES", help="largest body or frame (e.g. 10M)")
+    flag(
+        "max_body",
+        "--max-body",
+        metavar="BYTES",
+        shown=f"{defaults.max_body >> 20}M",
+        help="largest body or frame",
+    )
     flag("max_pixels", "--max-pixels", metavar="N", help="largest image in pixels")
     flag("timeout", "--timeout", metavar="SECONDS", help="per request, upload included")
     flag("threads", "--threads", metavar="N", shown="LiteRT's", help="LiteRT threads per call")

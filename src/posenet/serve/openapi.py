@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__, decode
+from .. import __version__
 from ..keypoints import PART_NAMES
-from .service import Service, query_options
+from .service import Service, decoder_options, query_options
 
 
 def openapi_document(service: Service) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def openapi_document(service: Service) -> dict[str, Any]:
     enums: dict[str, list[Any]] = {
         "model": list(service.models),
         "size": sizes,
-        "decoder": list(decode.DECODERS),
+        "decoder": list(decoder_options()),
     }
     parameters = []
     for name, description in query_options(service).items():
@@ -119,11 +119,7 @@ def openapi_document(service: Service) -> dict[str, Any]:
 
 def _option_schema(name: str) -> dict[str, Any]:
     """The widest range `name` takes under any decoder; the description has each one."""
-    ranges = [
-        decode.option_ranges(decoder)[name]
-        for decoder in decode.DECODERS
-        if name in decode.option_ranges(decoder)
-    ]
+    ranges = [options[name][1] for options in decoder_options().values() if name in options]
     whole = all(r.whole for r in ranges)
     return {
         "type": "integer" if whole else "number",

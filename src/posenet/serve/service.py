@@ -11,6 +11,7 @@ kept in a small LRU cache.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -19,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import decode
 from ..errors import PosenetError
@@ -30,6 +31,9 @@ from .config import ServeConfig
 from .errors import ServiceError
 from .workers import WorkerPool
 
+if TYPE_CHECKING:
+    from ..decode._options import Range
+
 #: Estimators kept beyond each model's default one (built for other options or sizes).
 EXTRA_ESTIMATORS = 8
 
@@ -37,6 +41,24 @@ EXTRA_ESTIMATORS = 8
 BASE_OPTIONS = ("model", "size", "decoder")
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+@functools.cache
+def decoder_options() -> dict[str, dict[str, tuple[Any, Range]]]:
+    """decoder name -> its options -> (default, allowed values): the decoders' own
+    tables (posenet.decode), read here once for the checks, /v1/models and OpenAPI."""
+    return {
+        name: {
+            option: (default, decode.option_ranges(name)[option])
+            for option, default in decode.decoder_defaults(name).items()
+        }
+        for name in decode.DECODERS
+    }
+
+
+def _check_options(decoder: str, options: dict[str, Any]) -> None:
+    """PosenetError for an unknown option or a value out of its range (decode's messages)."""
+    decode.check_options(decoder, options)
 
 
 @dataclass(frozen=True)
@@ -66,7 +88,7 @@ class Service:
     def load(self) -> None:
         """Build every configured model's default estimator: a bad model name, size or
         decoder stops the server at start, and the first request is not slowed."""
-        decode.check_options(self.config.decoder, {})
+        _check_options(self.config.decoder, {})
         for spec in self.config.models:
             base = EstimatorSettings(model=spec, decoder=self.config.decoder)
             if self.config.threads is not None:
@@ -108,11 +130,10 @@ class Service:
             ],
             "decoders": {
                 name: {
-                    option: {"default": default, "allowed": str(ranges[option])}
-                    for option, default in decode.decoder_defaults(name).items()
-                    if option in (ranges := decode.option_ranges(name))
+                    option: {"default": default, "allowed": str(allowed)}
+                    for option, (default, allowed) in options.items()
                 }
-                for name in decode.DECODERS
+                for name, options in decoder_options().items()
             },
             "default_decoder": self.config.decoder,
         }
@@ -130,9 +151,9 @@ class Service:
                 raise ServiceError(400, f"option {key!r} is given twice")
             options[key] = value
         decoder = options.pop("decoder", None) or self.config.decoder
-        if decoder not in decode.DECODERS:
+        if decoder not in decoder_options():
             raise ServiceError(
-                400, f"unknown decoder {decoder!r}; choose one of {', '.join(decode.DECODERS)}"
+                400, f"unknown decoder {decoder!r}; choose one of {', '.join(decoder_options())}"
             )
         model_name = options.pop("model", None) or self.default_model.name
         model = self.models.get(model_name)
@@ -147,7 +168,7 @@ class Service:
                 400,
                 f"size {size!r} is not offered for {model.name}; offered: {', '.join(model.sizes)}",
             )
-        accepted = decode.decoder_defaults(decoder)
+        accepted = decoder_options()[decoder]
         unknown = sorted(set(options) - set(accepted))
         if unknown:
             raise ServiceError(
@@ -156,13 +177,13 @@ class Service:
                 f"{', '.join(accepted) or 'no options'}, and every request "
                 f"{', '.join(BASE_OPTIONS)}",
             )
-        decoder_options = {name: _number(name, text) for name, text in options.items()}
+        given = {name: _number(name, text) for name, text in options.items()}
         try:
-            decode.check_options(decoder, decoder_options)
+            _check_options(decoder, given)
         except PosenetError as exc:
             raise ServiceError(400, str(exc)) from None
         return model.settings.replace(
-            size=size, decoder=decoder, decoder_options=tuple(sorted(decoder_options.items()))
+            size=size, decoder=decoder, decoder_options=tuple(sorted(given.items()))
         )
 
     # --- the work -----------------------------------------------------------------------
@@ -242,11 +263,10 @@ def query_options(service: Service) -> Mapping[str, str]:
     described = {
         "model": f"one of the served models (default {service.default_model.name})",
         "size": "network input size HxW, one of the model's sizes (default: the model's own)",
-        "decoder": f"one of {', '.join(decode.DECODERS)} (default {service.config.decoder})",
+        "decoder": f"one of {', '.join(decoder_options())} (default {service.config.decoder})",
     }
-    for decoder in decode.DECODERS:
-        ranges = decode.option_ranges(decoder)
-        for option, default in decode.decoder_defaults(decoder).items():
-            line = f"{decoder}: {ranges[option]}, default {default}"
+    for decoder, options in decoder_options().items():
+        for option, (default, allowed) in options.items():
+            line = f"{decoder}: {allowed}, default {default}"
             described[option] = f"{described[option]}; {line}" if option in described else line
     return described
