@@ -33,13 +33,11 @@ from .openapi import openapi_document
 from .page import render_page
 from .service import Service
 
-#: Content types accepted as a raw image body (Pillow finds the format from the bytes).
-RAW_TYPES = ("image/*", "application/octet-stream")
-
 
 def create_app(config: ServeConfig, service: Service | None = None) -> Starlette:
     """The application serving `config`; models are built at startup (lifespan)."""
     service = service or Service(config)
+    config = service.config
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -82,7 +80,7 @@ async def poses(request: Request) -> Response:
     service: Service = request.app.state.service
     timeout = service.config.timeout
     deadline = time.monotonic() + timeout
-    settings = service.settings_for(request.query_params)
+    settings = service.settings_for(request.query_params.multi_items())
     try:
         with anyio.fail_after(timeout):
             data, name = await _read_image(request)
@@ -147,7 +145,7 @@ async def live(socket: WebSocket) -> None:
     service: Service = socket.app.state.service
     await socket.accept()
     try:
-        settings = service.settings_for(socket.query_params)
+        settings = service.settings_for(socket.query_params.multi_items())
     except ServiceError as exc:
         await socket.send_text(exc.to_json())
         await socket.close(code=1008, reason="bad options")

@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,7 +104,7 @@ class Service:
                 size = _size_text(resolve_size(text, estimator.output_stride))
                 if size not in sizes:
                     sizes.append(size)
-            sizes.sort(key=lambda text: _area(text))
+            sizes.sort(key=_area)
             self.models[name] = ServedModel(
                 name, settings, tuple(sizes), own, estimator.output_stride
             )
@@ -140,13 +140,12 @@ class Service:
 
     # --- request options -> settings ----------------------------------------------------
 
-    def settings_for(self, query: Any) -> EstimatorSettings:
+    def settings_for(self, query: Iterable[tuple[str, str]]) -> EstimatorSettings:
         """The estimator settings a request's query options ask for, or ServiceError 400.
 
-        query: a multi-dict (Starlette's QueryParams) or a plain mapping."""
-        pairs = query.multi_items() if hasattr(query, "multi_items") else list(query.items())
+        query: the (name, value) pairs of the query string, repeats included."""
         options: dict[str, str] = {}
-        for key, value in pairs:
+        for key, value in query:
             if key in options:
                 raise ServiceError(400, f"option {key!r} is given twice")
             options[key] = value
