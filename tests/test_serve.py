@@ -291,6 +291,11 @@ def test_full_queue_answers_503_with_retry_after_and_a_late_answer_504(store_env
         assert busy.status_code == 503, busy.text
         assert int(busy.headers["retry-after"]) >= 1
         assert "busy" in busy.json()["error"]
+        assert busy.json()["retry_after"] == int(busy.headers["retry-after"])
+        with client.websocket_connect("/v1/live") as live:  # a frame: the same, in the answer
+            live.send_bytes(COUPLE.read_bytes())
+            answer = live.receive_json()
+            assert answer["status"] == 503 and answer["retry_after"] >= 1
         release.set()
         assert [job.result(20)[0] for job in blocked] == [True, True]
         # a request waiting behind a job that outlasts its timeout gets 504 at the timeout

@@ -15,7 +15,12 @@ class ServiceError(Exception):
         self.headers = headers or {}
 
     def to_dict(self) -> dict[str, object]:
-        return {"error": self.message, "status": self.status}
+        """{"error", "status"}, and "retry_after" (seconds) when the server is busy: a
+        WebSocket answer has no headers to carry Retry-After."""
+        body: dict[str, object] = {"error": self.message, "status": self.status}
+        if "Retry-After" in self.headers:
+            body["retry_after"] = int(self.headers["Retry-After"])
+        return body
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
