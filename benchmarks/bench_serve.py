@@ -41,7 +41,9 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("POSENET_MIRROR", str(ASSETS / "models"))
     image = IMAGE.read_bytes()
-    extra = ["--threads", args.threads] if args.threads else []
+    # A generous timeout: on a shared machine a queue of 16 can wait longer than the
+    # default 10 s, and the load test counts answers, not the timeout's 504s.
+    extra = ["--timeout", "120", *(["--threads", args.threads] if args.threads else [])]
 
     print(f"image {IMAGE.name} ({len(image):,} bytes), {os.cpu_count()} CPUs, 127.0.0.1 only")
     servers = {n: Server("--workers", str(n), *extra, wait=False) for n in (1, 2)}
