@@ -21,6 +21,7 @@ PUBLIC_MODULES = (
     "posenet.files",
     "posenet.inspection",
     "posenet.render",
+    "posenet.serve",
     "posenet.store",
 )
 

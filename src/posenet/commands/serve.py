@@ -3,35 +3,38 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import socket
 import sys
+from typing import Any
 
-from ..decode import DECODERS
-from ..errors import PosenetError
-from ..serve.config import PARSERS, ServeConfig, env_name
+from .. import EstimatorSettings
+from ..serve import ServeConfig
+from ..serve import run as serve
 
-INSTALL = "pip install 'posenet-toolkit[serve]'"
+DEFAULTS = ServeConfig()
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    defaults = ServeConfig()
-    serve = commands.add_parser(
+    parser = commands.add_parser(
         "serve",
         help="serve poses over HTTP, with a page to try them with a webcam",
-        description="Every setting can also come from its POSENET_SERVE_* variable "
-        "(a flag given wins). Lists (--model, --size) repeat the flag or separate "
-        "the variable's items with commas.",
+        description="Serve poses over HTTP and WebSocket, with a page at / that draws them "
+        "on a picture or the webcam. Every setting can also come from its POSENET_SERVE_* "
+        "variable (a flag given wins). Lists (--model, --size) repeat the flag, or separate "
+        "the variable's items with commas. Needs pip install 'posenet-toolkit[serve]'.",
     )
 
-    def flag(name: str, *names: str, shown: object = None, **kwargs) -> None:
-        default = getattr(defaults, name) if shown is None else shown
-        kwargs.setdefault("type", _flag_type(name))
-        serve.add_argument(
+    def flag(name: str, *names: str, shown: Any = None, **kwargs: Any) -> None:
+        default = getattr(DEFAULTS, name) if shown is None else shown
+        parse = ServeConfig.PARSERS[name]
+        if kwargs.get("action") == "append":  # one item per flag
+            kwargs["type"] = _checked(lambda text: parse(text)[0])
+        else:
+            kwargs.setdefault("type", _checked(parse))
+        parser.add_argument(
             *names,
             dest=name,
             default=None,
-            help=f"{kwargs.pop('help')} (default {default}; {env_name(name)})",
+            help=f"{kwargs.pop('help')} (default {default}; {ServeConfig.env_name(name)})",
             **kwargs,
         )
 
@@ -42,7 +45,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--model",
         action="append",
         metavar="NAME|PATH",
-        shown=", ".join(defaults.models),
+        shown=", ".join(DEFAULTS.models),
         help="a model to serve; repeat for several, the first is the default",
     )
     flag(
@@ -50,30 +53,28 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--size",
         action="append",
         metavar="HxW|N",
-        shown=", ".join(defaults.sizes),
+        shown=", ".join(DEFAULTS.sizes),
         help="an input size offered besides each model's own; repeat for several",
     )
-    flag("decoder", "--decoder", choices=DECODERS, help="decoder when a request names none")
+    flag(
+        "decoder",
+        "--decoder",
+        choices=EstimatorSettings.CHOICES["decoder"],
+        help="decoder when a request names none",
+    )
     flag("workers", "--workers", metavar="N", help="threads running the network, sharing it")
     flag("queue", "--queue", metavar="N", help="requests waiting beyond those running")
     flag(
         "max_body",
         "--max-body",
         metavar="BYTES",
-        shown=f"{defaults.max_body >> 20}M",
-        help="largest body or frame",
+        shown=f"{DEFAULTS.max_body >> 20}M",
+        help="largest request body or WebSocket frame",
     )
     flag("max_pixels", "--max-pixels", metavar="N", help="largest image in pixels")
     flag("timeout", "--timeout", metavar="SECONDS", help="per request, upload included")
     flag("threads", "--threads", metavar="N", shown="LiteRT's", help="LiteRT threads per call")
-    serve.set_defaults(run=run)
-
-
-def _flag_type(name: str):
-    """argparse type from the config's parser table; a list flag takes one item each time."""
-    if name in ("models", "sizes"):
-        return _checked(lambda text: PARSERS[name](text)[0])
-    return _checked(PARSERS[name])
+    parser.set_defaults(run=run)
 
 
 def _checked(parse):
@@ -87,50 +88,7 @@ def _checked(parse):
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import uvicorn
-
-        from ..serve.app import create_app
-        from ..serve.service import Service
-    except ImportError as exc:
-        raise PosenetError(f"posenet serve needs {exc.name}: {INSTALL}") from None
-    given = {name: getattr(args, name) for name in PARSERS}
+    given = {name: getattr(args, name) for name in ServeConfig.PARSERS}
     config = ServeConfig.from_sources(given)
-    listener = _listen(config.host, config.port)
-    service = Service(config)
-    service.load()  # a bad model, size or decoder stops here, in one line
-    host, port = listener.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    print(
-        f"posenet: serving {', '.join(service.models)} on http://{shown}:{port}/ "
-        f"with {config.workers} worker(s); Ctrl-C stops",
-        file=sys.stderr,
-        flush=True,
-    )
-    level = "info" if logging.getLogger().isEnabledFor(logging.INFO) else "warning"
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config, service),
-            log_level=level,
-            access_log=level == "info",
-            ws_max_size=config.max_body,
-            timeout_graceful_shutdown=5,
-        )
-    )
-    server.run(sockets=[listener])
-    return 0 if server.started else 1
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """The listening socket, bound here so a taken port is a one-line error (exit 2)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        family, kind, proto, _, address = infos[0]
-        listener = socket.socket(family, kind, proto)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(address)
-        listener.listen(2048)
-    except OSError as exc:
-        raise PosenetError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    listener.set_inheritable(True)
-    return listener
+    started = serve(config, on_ready=lambda line: print(f"posenet: {line}", file=sys.stderr))
+    return 0 if started else 1

@@ -12,71 +12,16 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from ..errors import PosenetError
 from ..store import DEFAULT_MODEL
 
-ENV_PREFIX = "POSENET_SERVE_"
+__all__ = ["ServeConfig"]
 
 
-@dataclass(frozen=True)
-class ServeConfig:
-    """A server's settings.
-
-    models: the models served, by registry name or path (the first is the default);
-        requests choose among them by name and can name nothing else.
-    sizes: network input sizes offered for every model, besides the model's own
-        (its own is the default).
-    workers: threads running the network, all sharing one estimator per model setting.
-    queue: requests admitted beyond those running; more are answered 503 + Retry-After.
-    max_body: bytes of one request body or WebSocket frame.
-    max_pixels: pixels of one decoded image.
-    timeout: seconds from a request's arrival to its answer (body upload included).
-    threads: LiteRT threads per network call (None: LiteRT's choice).
-    """
-
-    host: str = "127.0.0.1"
-    port: int = 8080
-    models: tuple[str, ...] = (DEFAULT_MODEL,)
-    sizes: tuple[str, ...] = ("257x353", "353x481", "481x641")
-    decoder: str = "coral"
-    workers: int = 2
-    queue: int = 32
-    max_body: int = 10 << 20
-    max_pixels: int = 40_000_000
-    timeout: float = 10.0
-    threads: int | None = None
-
-    @classmethod
-    def from_sources(
-        cls, given: Mapping[str, Any], environ: Mapping[str, str] | None = None
-    ) -> ServeConfig:
-        """Settings from flags (`given`: field name -> parsed value, None when not given),
-        else POSENET_SERVE_* variables, else the defaults."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for item in fields(cls):
-            flag_value = given.get(item.name)
-            if flag_value not in (None, [], ()):
-                values[item.name] = (
-                    tuple(flag_value) if isinstance(flag_value, list) else flag_value
-                )
-                continue
-            text = environ.get(env_name(item.name), "").strip()
-            if text:
-                try:
-                    values[item.name] = PARSERS[item.name](text)
-                except ValueError as exc:
-                    raise PosenetError(f"{env_name(item.name)}={text!r}: {exc}") from None
-        return cls(**values)
-
-
-def env_name(field_name: str) -> str:
-    return ENV_PREFIX + field_name.upper()
-
-
-def _positive_int(low: int, high: int) -> Callable[[str], int]:
+def _whole(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -92,7 +37,7 @@ def _positive_int(low: int, high: int) -> Callable[[str], int]:
 _BYTES = re.compile(r"^\s*(\d+)\s*([kKmMgG]?)(i?[bB])?\s*$")
 
 
-def parse_bytes(text: str) -> int:
+def _bytes(text: str) -> int:
     """'1048576', '512k', '10M' or '10MiB' -> bytes (k, M, G are powers of 1024)."""
     match = _BYTES.match(text)
     if not match:
@@ -103,7 +48,7 @@ def parse_bytes(text: str) -> int:
     return value
 
 
-def parse_seconds(text: str) -> float:
+def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -120,17 +65,76 @@ def _list(text: str) -> tuple[str, ...]:
     return items
 
 
-#: Field -> parser of its text form (flags and variables alike).
-PARSERS: dict[str, Callable[[str], Any]] = {
-    "host": str,
-    "port": _positive_int(0, 65535),
-    "models": _list,
-    "sizes": _list,
-    "decoder": str,
-    "workers": _positive_int(1, 64),
-    "queue": _positive_int(0, 100_000),
-    "max_body": parse_bytes,
-    "max_pixels": _positive_int(1, 100_000_000),
-    "timeout": parse_seconds,
-    "threads": _positive_int(1, 64),
-}
+@dataclass(frozen=True)
+class ServeConfig:
+    """A server's settings.
+
+    models: the models served, by registry name or path (the first is the default);
+        requests choose among them by name and can name nothing else.
+    sizes: network input sizes offered for every model, besides the model's own
+        (its own is the default).
+    decoder: the decoder when a request names none.
+    workers: threads decoding images and running the network, sharing one
+        estimator per model setting.
+    queue: requests admitted beyond those running; more are answered 503 + Retry-After.
+    max_body: bytes of one request body or WebSocket frame.
+    max_pixels: pixels of one decoded image.
+    timeout: seconds from a request's arrival to its answer (body upload included).
+    threads: LiteRT threads per network call (None: LiteRT's choice).
+    """
+
+    #: Each setting's parser from text (flags and variables alike); lists parse commas.
+    PARSERS: ClassVar[Mapping[str, Callable[[str], Any]]] = MappingProxyType(
+        {
+            "host": str,
+            "port": _whole(0, 65535),
+            "models": _list,
+            "sizes": _list,
+            "decoder": str,
+            "workers": _whole(1, 64),
+            "queue": _whole(0, 100_000),
+            "max_body": _bytes,
+            "max_pixels": _whole(1, 100_000_000),
+            "timeout": _seconds,
+            "threads": _whole(1, 64),
+        }
+    )
+    ENV_PREFIX: ClassVar[str] = "POSENET_SERVE_"
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    models: tuple[str, ...] = (DEFAULT_MODEL,)
+    sizes: tuple[str, ...] = ("257x353", "353x481", "481x641")
+    decoder: str = "coral"
+    workers: int = 2
+    queue: int = 32
+    max_body: int = 10 << 20
+    max_pixels: int = 40_000_000
+    timeout: float = 10.0
+    threads: int | None = None
+
+    @classmethod
+    def env_name(cls, name: str) -> str:
+        """The variable of setting `name`: POSENET_SERVE_<NAME>."""
+        return cls.ENV_PREFIX + name.upper()
+
+    @classmethod
+    def from_sources(
+        cls, given: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    ) -> ServeConfig:
+        """Settings from flags (`given`: setting -> parsed value, None when not given),
+        else POSENET_SERVE_* variables, else the defaults."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            value = given.get(item.name)
+            if value not in (None, [], ()):
+                values[item.name] = tuple(value) if isinstance(value, list) else value
+                continue
+            text = environ.get(cls.env_name(item.name), "").strip()
+            if text:
+                try:
+                    values[item.name] = cls.PARSERS[item.name](text)
+                except ValueError as exc:
+                    raise PosenetError(f"{cls.env_name(item.name)}={text!r}: {exc}") from None
+        return cls(**values)

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import decode
+from ..decode import DECODERS
 from ..errors import PosenetError
+from ..estimator import EstimatorSettings
 from ..image import ImageTooLarge, load_image
 from ..sizes import resolve_size
-from ._adapter import EstimatorSettings
 from .config import ServeConfig
 from .errors import ServiceError
 from .workers import WorkerPool
@@ -45,20 +45,12 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 
 @functools.cache
 def decoder_options() -> dict[str, dict[str, tuple[Any, Range]]]:
-    """decoder name -> its options -> (default, allowed values): the decoders' own
-    tables (posenet.decode), read here once for the checks, /v1/models and OpenAPI."""
+    """decoder name -> its options -> (default, allowed values): the decoder registry's
+    own tables (posenet.decode.DECODERS), for the checks, /v1/models and OpenAPI."""
     return {
-        name: {
-            option: (default, decode.option_ranges(name)[option])
-            for option, default in decode.decoder_defaults(name).items()
-        }
-        for name in decode.DECODERS
+        name: {option: (default, d.option_ranges[option]) for option, default in d.defaults.items()}
+        for name, d in DECODERS.items()
     }
-
-
-def _check_options(decoder: str, options: dict[str, Any]) -> None:
-    """PosenetError for an unknown option or a value out of its range (decode's messages)."""
-    decode.check_options(decoder, options)
 
 
 @dataclass(frozen=True)
@@ -88,11 +80,10 @@ class Service:
     def load(self) -> None:
         """Build every configured model's default estimator: a bad model name, size or
         decoder stops the server at start, and the first request is not slowed."""
-        _check_options(self.config.decoder, {})
         for spec in self.config.models:
-            base = EstimatorSettings(model=spec, decoder=self.config.decoder)
-            if self.config.threads is not None:
-                base = base.replace(threads=self.config.threads)
+            base = EstimatorSettings(
+                model=spec, decoder=self.config.decoder, threads=self.config.threads
+            )
             estimator = base.build()
             own = _size_text(estimator.input_size)
             settings = base.replace(size=own)
@@ -177,13 +168,10 @@ class Service:
                 f"{', '.join(BASE_OPTIONS)}",
             )
         given = {name: _number(name, text) for name, text in options.items()}
-        try:
-            _check_options(decoder, given)
+        try:  # the settings check the options' values (the decoder's own ranges)
+            return model.settings.replace(size=size, decoder=decoder, decoder_options=given)
         except PosenetError as exc:
             raise ServiceError(400, str(exc)) from None
-        return model.settings.replace(
-            size=size, decoder=decoder, decoder_options=tuple(sorted(given.items()))
-        )
 
     # --- the work -----------------------------------------------------------------------
 
