@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..decode import DECODERS
 from ..errors import PosenetError
-from ..estimator import EstimatorSettings
+from ..estimator import Estimator, EstimatorSettings
 from ..image import ImageTooLarge, load_image
 from ..sizes import resolve_size
 from .config import ServeConfig
@@ -71,7 +71,7 @@ class Service:
         self.config = config
         self.models: dict[str, ServedModel] = {}
         self.pool = WorkerPool(config.workers, config.queue)
-        self._estimators: OrderedDict[EstimatorSettings, Any] = OrderedDict()
+        self._estimators: OrderedDict[EstimatorSettings, Estimator] = OrderedDict()
         self._pinned: set[EstimatorSettings] = set()
         self._build_lock = threading.Lock()
 
@@ -211,7 +211,7 @@ class Service:
         }
         return answer
 
-    def _estimator(self, settings: EstimatorSettings) -> Any:
+    def _estimator(self, settings: EstimatorSettings) -> Estimator:
         """The shared estimator for `settings`, built on first use (in a worker thread)."""
         with self._build_lock:
             estimator = self._estimators.get(settings)
