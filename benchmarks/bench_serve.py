@@ -99,7 +99,7 @@ def main() -> int:
         print(
             f"\n3. server RSS: {started_rss:.1f} MB at start, {marks.get(100, 0):.1f} MB after "
             f"100 answers, {marks.get(2000, 0):.1f} MB after 2,000, {final_rss:.1f} MB after "
-            f"{len(load.latencies)}: +{growth:.1f} MB from 100 to 2,000 (target <= 50)"
+            f"{len(load.latencies)}: {growth:+.1f} MB from 100 to 2,000 (target <= +50)"
         )
     return 0 if not load.errors and growth <= 50 and 2000 in marks else 1
 
