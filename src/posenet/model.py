@@ -28,6 +28,7 @@ from .tflite.flatbuffer import (
     read_model,
     write_model,
 )
+from .tflite.validate import validate
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def load_tflite(path: Path, name: str | None = None) -> LoadedModel:
         raise PosenetError(
             f"{path}: is compiled for the Edge TPU and cannot run on a CPU; {cpu_twin(path)}"
         )
+    validate(flat, str(path))
     cut, options = cut_posenet_decoder(flat)
     graph = cut.subgraphs[0]
     shape = graph.tensors[graph.inputs[0]].shape
@@ -94,7 +96,7 @@ def load_tflite(path: Path, name: str | None = None) -> LoadedModel:
         raise PosenetError(f"{path}: not a PoseNet model (expected [1, H, W, C] input and outputs)")
     size = (int(shape[1]), int(shape[2]))
     return LoadedModel(
-        tflite=write_model(cut) if options else data,
+        tflite=write_model(cut) if cut is not flat else data,
         name=name or str(path),
         decoder_options=options,
         input_size=size,

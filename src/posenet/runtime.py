@@ -64,6 +64,9 @@ class Runtime:
     ) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
+        from .tflite.validate import check_runnable
+
+        check_runnable(model)  # before LiteRT's C++ trusts a single index of it
         with _captured_stderr() as native_log:
             try:
                 self._interpreter = Interpreter(model_content=model, num_threads=threads)
@@ -75,7 +78,7 @@ class Runtime:
                 raise
             except (RuntimeError, ValueError) as exc:
                 raise PosenetError(
-                    f"model: LiteRT cannot run it: {native_log() or _first_line(exc)}"
+                    f"model: LiteRT cannot run it: {_reason(exc, native_log())}"
                 ) from None
         detail = self._interpreter.get_input_details()[0]
         self._input_index = detail["index"]
@@ -103,7 +106,7 @@ class Runtime:
             except (RuntimeError, ValueError) as exc:
                 raise PosenetError(
                     f"model cannot take input {input_size[0]}x{input_size[1]}: "
-                    f"{native_log() or _first_line(exc)}"
+                    f"{_reason(exc, native_log())}"
                 ) from None
         self._read_geometry()
 
@@ -307,6 +310,16 @@ def infer_stride(input_size: tuple[int, int], grid_size: tuple[int, int]) -> int
     )
 
 
+def _reason(exc: BaseException, native: str) -> str:
+    """LiteRT's own words for a failure: the exception's first line (which holds the
+    kernel's check, e.g. "conv.cc:357 filter->dims->size != 4 (5 != 4)"), else the
+    last line its C++ printed; never its INFO banner."""
+    reason = _first_line(exc)
+    if reason == type(exc).__name__ and native:
+        reason = native
+    return reason.replace("Node number", "; node number").lstrip("; ")
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -335,5 +348,6 @@ def _captured_stderr():
 def _last_line(sink) -> str:
     sink.flush()
     sink.seek(0)
-    lines = [ln for ln in sink.read().decode("utf-8", "replace").splitlines() if ln.strip()]
-    return lines[-1].strip() if lines else ""
+    text = sink.read().decode("utf-8", "replace")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("INFO:")]
+    return lines[-1] if lines else ""

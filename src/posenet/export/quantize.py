@@ -46,6 +46,10 @@ def quantize_full_integer(
         raise PosenetError(f"integer type {io_type!r} is not one of {tuple(INTEGER_TYPES)}")
     from ai_edge_litert._pywrap_tensorflow_lite_calibration_wrapper import CalibrationWrapper
 
+    from ..tflite.validate import check_runnable
+
+    check_runnable(model)
+
     try:
         calibrator = CalibrationWrapper(model, [], [])
         prepared = False

@@ -62,8 +62,11 @@ def write_model(model: schema.ModelT) -> bytes:
 
 
 def op_name(model: schema.ModelT, opcode_index: int) -> str:
-    """Builtin name or custom code of an operator code."""
-    code = model.operatorCodes[opcode_index]
+    """Builtin name or custom code of an operator code ("OPCODE_n?" if there is none)."""
+    codes = model.operatorCodes or []
+    if not 0 <= opcode_index < len(codes):
+        return f"OPCODE_{opcode_index}?"
+    code = codes[opcode_index]
     builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
     if builtin == schema.BuiltinOperator.CUSTOM:
         return (code.customCode or b"").decode("utf-8", "replace")
@@ -73,8 +76,11 @@ def op_name(model: schema.ModelT, opcode_index: int) -> str:
 def custom_ops(model: schema.ModelT) -> list[CustomOp]:
     """Every CUSTOM op of the main subgraph, with FlexBuffer options decoded."""
     found = []
+    codes = model.operatorCodes or []
     for index, op in enumerate(model.subgraphs[0].operators or []):
-        code = model.operatorCodes[op.opcodeIndex]
+        if not 0 <= op.opcodeIndex < len(codes):
+            continue  # validate.problems names it
+        code = codes[op.opcodeIndex]
         if max(code.builtinCode, code.deprecatedBuiltinCode) != schema.BuiltinOperator.CUSTOM:
             continue
         found.append(
@@ -82,8 +88,8 @@ def custom_ops(model: schema.ModelT) -> list[CustomOp]:
                 index=index,
                 code=op_name(model, op.opcodeIndex),
                 options=decode_custom_options(op.customOptions),
-                inputs=tuple(int(i) for i in op.inputs),
-                outputs=tuple(int(i) for i in op.outputs),
+                inputs=tuple(int(i) for i in (op.inputs if op.inputs is not None else ())),
+                outputs=tuple(int(i) for i in (op.outputs if op.outputs is not None else ())),
             )
         )
     return found
