@@ -116,7 +116,7 @@ def test_source_geometry_finds_its_way_back(stride):
 
 
 def test_layers_are_read_only_and_inputs_untouched():
-    w = np.zeros((1, 1, 4, 17), np.float32)
+    w = np.ones((1, 1, 4, 17), np.float32)
     layer = Layer("heatmap", "head", w, np.zeros(17, np.float32), activation="none")
     assert w.flags.writeable
     with pytest.raises(ValueError):
@@ -143,9 +143,11 @@ def test_layer_properties():
         (dict(stride=3), "stride"),
         (dict(nominal_stride=4), "nominal_stride"),
         (dict(dilation=0), "dilation"),
+        (dict(dilation=2**40), "dilation"),
         (dict(bias=np.zeros(3, np.float32)), "bias"),
         (dict(weights=np.zeros((3, 3, 8), np.float32)), "4-D"),
         (dict(weights=np.full((3, 3, 8, 1), np.nan, np.float32)), "NaN"),
+        (dict(weights=np.zeros((3, 3, 8, 1), np.float32)), "all zero"),
     ],
 )
 def test_layer_validation(change, message):
@@ -164,7 +166,7 @@ def test_network_validation():
     with pytest.raises(PosenetError, match="native output stride"):
         dataclasses.replace(net, native_output_stride=4)
     bad_head = dataclasses.replace(
-        net.heads[0], weights=np.zeros((1, 1, 8, 16), np.float32), bias=np.zeros(16, np.float32)
+        net.heads[0], weights=np.ones((1, 1, 8, 16), np.float32), bias=np.zeros(16, np.float32)
     )
     with pytest.raises(PosenetError, match="17"):
         dataclasses.replace(net, heads=(bad_head, *net.heads[1:]))

@@ -1,14 +1,22 @@
 """Images in, model input out: safe loading and fitting to the network's input size.
 
-Loading refuses what would hurt (decompression bombs, truncated files) with a
-one-line PosenetError. Fitting returns the input array and the affine map
-(scale, shift) that takes input pixels back to the original image.
+Loading refuses what would hurt (decompression bombs, truncated files, FIFOs and
+devices) with a one-line PosenetError. Fitting returns the input array and the
+affine map (scale, shift) that takes input pixels back to the original image.
+
+Pixels become uint8 RGB. Modes Pillow converts faithfully (palette, grey, CMYK,
+YCbCr, LAB, HSV, with or without alpha) go through Pillow; grey images with
+more than 8 bits follow one documented rule (`WIDE_MODE_RULE`), and images whose
+values fit none of its ranges are refused rather than shown black or saturated.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
+import os
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +24,28 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ._inputs import open_input
 from ._jit import kernel
 from .errors import PosenetError
+
+log = logging.getLogger(__name__)
 
 #: Largest image accepted, in pixels (a 12k x 8k photo fits; 30000 x 30000 does not).
 MAX_PIXELS = 100_000_000
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 
+#: How grey images deeper than 8 bits become 8-bit: 16-bit (I;16*) values are
+#: divided by 257 (65535 -> 255); 32-bit integers (I) are read as 8-bit values when
+#: all lie in 0..255 and as 16-bit when they lie in 0..65535; 32-bit floats (F) are
+#: scaled by 255 when all lie in 0..1 and read as 8-bit values when they lie in
+#: 0..255. Anything else (negative, larger, NaN) is refused.
+WIDE_MODE_RULE = (
+    "16-bit grey / 257; 32-bit integer grey in 0..255 as is, in 0..65535 / 257; "
+    "float grey in 0..1 * 255, in 0..255 as is"
+)
 _WIDE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+#: What Pillow's decoders raise on damaged files, besides OSError.
+_DECODE_ERRORS = (SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError)
 
 #: How an image is fitted to the input; the first is the default. `pad` keeps the
 #: aspect ratio (resized, then black bottom or right), `symmetric` is TF.js's
@@ -65,44 +87,55 @@ class Fitted:
 
 
 def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode an image file, or an encoded image's bytes, into uint8[H, W, 3] RGB.
+    """Decode an image file, or an encoded image's bytes, into uint8[H, W, 3] RGB, upright
+    by its EXIF orientation.
 
-    The size is checked from the header before any pixel is decoded: an image of
-    more than `max_pixels` raises ImageTooLarge (a PosenetError), so a small file
-    that would inflate to gigabytes never does.
+    A file must be a regular file: a FIFO, a device or a folder is named as such, never
+    waited on or read. The size is checked from the header before any pixel is
+    decoded: an image of more than `max_pixels` raises ImageTooLarge (a PosenetError),
+    so a small file that would inflate to gigabytes never does. Warnings Pillow raises
+    about data it could still read (a corrupt EXIF block) go to the debug log, not the
+    user's terminal.
     """
     if isinstance(source, bytes):
-        name, opened = "image", io.BytesIO(source)
         if not source:
             raise PosenetError("image is empty (0 bytes)")
-    else:
-        path = Path(source)
-        name, opened = str(path), path
-        if not path.exists():
-            raise PosenetError(f"{path}: no such file")
-        if path.is_dir():
-            raise PosenetError(f"{path}: is a folder, expected an image file")
-        if path.stat().st_size == 0:
+        return _decode(io.BytesIO(source), "image", max_pixels)
+    path = Path(source)
+    with open_input(path, "image") as f:
+        if os.fstat(f.fileno()).st_size == 0:
             raise PosenetError(f"{path}: is empty (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            # our own limit applies below; PIL's two-line warning would only add noise
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(opened) as image:
+        return _decode(f, str(path), max_pixels)
+
+
+def _decode(file, name: str, max_pixels: int) -> np.ndarray:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with Image.open(file) as image:
                 check_size(image.size, name, max_pixels)
                 # phone photos store their rotation in EXIF; people lying on their
                 # side because of it are a PoseNet user complaint
                 exif = image.getexif()
                 upright = ImageOps.exif_transpose(image) if 0x0112 in exif else image
-                return as_rgb(upright)
-    except PosenetError:
-        raise
-    except UnidentifiedImageError:
-        raise PosenetError(f"{name}: not an image file Pillow can read") from None
-    except Image.DecompressionBombError:
-        raise ImageTooLarge(f"{name}: image too large (over {max_pixels:,} pixels)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise PosenetError(f"{name}: damaged image ({exc})") from None
+                upright.load()
+                pixels = as_rgb(upright, name)
+        except PosenetError:
+            raise
+        except UnidentifiedImageError:
+            raise PosenetError(f"{name}: not an image file Pillow can read") from None
+        except Image.DecompressionBombError:
+            raise ImageTooLarge(f"{name}: image too large (over {max_pixels:,} pixels)") from None
+        except (OSError, *_DECODE_ERRORS) as exc:
+            raise PosenetError(f"{name}: damaged image ({_first_line(exc)})") from None
+    for warning in caught:
+        log.debug("%s: %s", name, warning.message)
+    return pixels
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 class ImageTooLarge(PosenetError):
@@ -119,15 +152,16 @@ def check_size(size: tuple[int, int], name: str, max_pixels: int = MAX_PIXELS) -
         )
 
 
-def as_rgb(image: Image.Image | np.ndarray) -> np.ndarray:
+def as_rgb(image: Image.Image | np.ndarray, name: str = "image") -> np.ndarray:
     """uint8[H, W, 3] from a PIL image or an array (gray, RGB or RGBA)."""
     if isinstance(image, Image.Image):
-        if image.mode in _WIDE_MODES:  # 16/32-bit grey: PIL's convert would clip at 255
-            wide = np.asarray(image, dtype=np.float64)
-            top = 65535.0 if image.mode.startswith("I;16") or wide.max() > 255 else 255.0
-            return as_rgb(np.rint(wide * (255.0 / top)).clip(0, 255).astype(np.uint8))
+        if image.mode in _WIDE_MODES:  # PIL's convert would clip or truncate them
+            return as_rgb(_wide_to_uint8(image, name))
         if image.mode != "RGB":
-            image = image.convert("RGB")
+            try:
+                image = image.convert("RGB")
+            except ValueError:
+                raise PosenetError(f"{name}: image mode {image.mode} is not supported") from None
         return np.asarray(image)
     array = np.asarray(image)
     if array.dtype != np.uint8:
@@ -138,6 +172,27 @@ def as_rgb(image: Image.Image | np.ndarray) -> np.ndarray:
         raise PosenetError(f"image array must be HxWx3, got shape {array.shape}")
     check_size((array.shape[1], array.shape[0]), "image")
     return array[:, :, :3]
+
+
+def _wide_to_uint8(image: Image.Image, name: str) -> np.ndarray:
+    """A grey image deeper than 8 bits as uint8, by WIDE_MODE_RULE; PosenetError if its
+    values fit none of the rule's ranges."""
+    wide = np.asarray(image, dtype=np.float64)
+    if image.mode.startswith("I;16"):
+        top = 65535.0
+    else:
+        low, high = (float(wide.min()), float(wide.max())) if wide.size else (0.0, 0.0)
+        ranges = (1.0, 255.0) if image.mode == "F" else (255.0, 65535.0)
+        fits = [top for top in ranges if low >= 0 and high <= top]
+        if not np.isfinite(wide).all() or not fits:
+            kind = "float" if image.mode == "F" else "32-bit integer"
+            found = "NaN or Inf" if not np.isfinite(wide).all() else f"{low:g}..{high:g}"
+            raise PosenetError(
+                f"{name}: {kind} grey image with values {found}: no faithful 8-bit "
+                f"mapping (accepted: {WIDE_MODE_RULE})"
+            )
+        top = fits[0]
+    return np.rint(wide * (255.0 / top)).astype(np.uint8)
 
 
 def fit(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Any
 from . import store
 from .errors import PosenetError
 from .files import write_atomic
-from .formats import detect_format, read_network, source_files
+from ._inputs import check_exists, read_input
+from .formats import MAX_MODEL_BYTES, detect_format, read_network, source_files
 from .network import DEFAULT_GEOMETRY, with_output_stride
 from .runtime import infer_stride
 from .sizes import round_side
@@ -31,8 +33,6 @@ from .tflite.flatbuffer import (
 from .tflite.validate import validate
 
 log = logging.getLogger(__name__)
-
-_MAX_MODEL_BYTES = 512 << 20
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,7 @@ def resolve(model: str | Path | None) -> tuple[str, Path]:
     text = str(model)
     if _names_a_path(model):
         path = Path(text).expanduser()
-        if not path.exists():
-            raise PosenetError(f"model file not found: {path}")
+        check_exists(path, "model")
         return text, path
     return text, store.path(text)
 
@@ -76,7 +75,7 @@ def given_files(model: str | Path | None) -> list[Path]:
 
 def _names_a_path(model: str | Path) -> bool:
     text = str(model)
-    return isinstance(model, Path) or Path(text).exists() or "/" in text or text.endswith(".tflite")
+    return isinstance(model, Path) or os.path.lexists(text) or "/" in text or text.endswith(".tflite")
 
 
 def load_tflite(path: Path, name: str | None = None) -> LoadedModel:
@@ -168,14 +167,10 @@ def _cached_build(digest: str, build: Callable[[], bytes]) -> bytes:
 
 
 def _read_bytes(path: Path) -> bytes:
-    if path.is_dir():
-        raise PosenetError(f"{path}: is a folder, expected a .tflite file")
-    size = path.stat().st_size
-    if size == 0:
+    data = read_input(path, MAX_MODEL_BYTES, "model file")
+    if not data:
         raise PosenetError(f"{path}: is empty (0 bytes)")
-    if size > _MAX_MODEL_BYTES:
-        raise PosenetError(f"{path}: {size >> 20} MB is too large for a PoseNet model")
-    return path.read_bytes()
+    return data
 
 
 def cpu_twin(path: str | Path) -> str:

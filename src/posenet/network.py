@@ -36,6 +36,7 @@ __all__ = [
     "HEAD_NAMES",
     "HEAD_TENSOR_NAMES",
     "LAYER_KINDS",
+    "MAX_DILATION",
     "MOBILENET_V1_LAYERS",
     "OUTPUT_STRIDES",
     "RETARGET_GEOMETRIES",
@@ -50,6 +51,10 @@ __all__ = [
 
 #: Output strides a PoseNet model can be built for (POSENET.md §2).
 OUTPUT_STRIDES: tuple[int, ...] = (8, 16, 32)
+
+#: Largest dilation: at the largest input (4097) and stride 8 the grid is 513 cells, so a
+#: 3x3 kernel dilated by more than 512 sees nothing but padding beside its centre.
+MAX_DILATION = 512
 
 #: Layer kinds; "head" is a 1x1 conv without activation on the last body layer.
 LAYER_KINDS: tuple[str, ...] = ("conv", "depthwise", "pointwise", "head")
@@ -152,14 +157,18 @@ class Layer:
             )
         if not (np.isfinite(self.weights).all() and np.isfinite(self.bias).all()):
             raise PosenetError(f"{where}: weights contain NaN or Inf")
+        if not self.weights.any():
+            raise PosenetError(f"{where}: weights are all zero")
         for field, value, allowed in (
             ("stride", self.stride, (1, 2)),
             ("nominal_stride", self.nominal_stride, (1, 2)),
         ):
             if value not in allowed:
                 raise PosenetError(f"{where}: {field} {value} not in {allowed}")
-        if not (isinstance(self.dilation, int) and self.dilation >= 1):
-            raise PosenetError(f"{where}: dilation must be a positive int, got {self.dilation}")
+        if not (isinstance(self.dilation, int) and 1 <= self.dilation <= MAX_DILATION):
+            raise PosenetError(
+                f"{where}: dilation must be an int from 1 to {MAX_DILATION}, got {self.dilation}"
+            )
 
     @property
     def kernel(self) -> tuple[int, int]:

@@ -9,14 +9,28 @@ what is understood; error messages and docs read it.
 from __future__ import annotations
 
 import importlib
-import json
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._inputs import check_exists, is_regular, open_input, read_json
 from ..errors import PosenetError
 from ..network import Network
 
-__all__ = ["FORMATS", "Format", "detect_format", "read_network", "source_files"]
+__all__ = [
+    "FORMATS",
+    "MAX_MODEL_BYTES",
+    "MAX_WEIGHT_ELEMENTS",
+    "Format",
+    "detect_format",
+    "read_network",
+    "source_files",
+]
+
+#: Largest model file, or total of weight files, read (PoseNet ResNet50 is 90 MB).
+MAX_MODEL_BYTES = 512 << 20
+#: Most elements one weight may hold: 16 M, far above PoseNet's largest (1024 x 1024).
+MAX_WEIGHT_ELEMENTS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -55,19 +69,19 @@ FORMATS: dict[str, Format] = {
 def detect_format(path: str | Path) -> str:
     """The FORMATS key for a model file or folder; PosenetError if none fits."""
     path = Path(path)
-    if path.is_dir():
+    if stat.S_ISDIR(check_exists(path, "model").st_mode):
         kinds = {_json_kind(p) for p in sorted(path.glob("*.json"))}
         for kind in ("tfjs-graph", "tfjs-checkpoint"):
             if kind in kinds:
                 return kind
         raise PosenetError(f"{path}: folder holds no PoseNet model ({_expected()})")
-    if not path.is_file():
-        raise PosenetError(f"{path}: no such file or folder")
-    try:
-        with path.open("rb") as f:
+    with open_input(path, "model file") as f:
+        try:
             head = f.read(4096)
-    except OSError as exc:
-        raise PosenetError(f"{path}: cannot read it ({exc.strerror})") from None
+        except OSError as exc:
+            raise PosenetError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if not head:
+        raise PosenetError(f"{path}: is empty (0 bytes)")
     if head[4:8] == b"TFL3":
         return "tflite"
     if path.suffix.lower() == ".json" or head.lstrip()[:1] == b"{":
@@ -95,28 +109,37 @@ def source_files(path: str | Path) -> list[Path]:
     from .tfjs_graph import find_model_json
 
     path = Path(path)
-    files = [path] if path.is_file() else []
+    files = [path] if is_regular(path) else []
     try:
         kind = detect_format(path)
         if kind == "tfjs-graph":
             model_json = find_model_json(path)
-            manifest = json.loads(model_json.read_text(encoding="utf-8"))["weightsManifest"]
-            shards = [p for group in manifest for p in group["paths"]]
+            manifest = read_json(model_json, "TF.js model.json").get("weightsManifest")
+            groups = manifest if isinstance(manifest, list) else []
+            shards = [p for g in groups if isinstance(g, dict) for p in _names(g.get("paths"))]
             files = [model_json, *(model_json.parent / p for p in shards)]
         elif kind == "tfjs-checkpoint":
             manifest_path, manifest = read_manifest(path)
-            names = [e["filename"] for e in manifest.values() if isinstance(e, dict)]
+            entries = [e for e in manifest.values() if isinstance(e, dict)]
+            names = _names([e.get("filename") for e in entries])
             files = [manifest_path, *(manifest_path.parent / n for n in names)]
-    except (PosenetError, OSError, ValueError, TypeError, KeyError):
+    except (PosenetError, AttributeError):
         pass
     return files
+
+
+def _names(values: object) -> list[str]:
+    """The file names among a manifest's values (which a damaged file may make anything)."""
+    if not isinstance(values, list):
+        return []
+    return [v for v in values if isinstance(v, str) and v and "\0" not in v]
 
 
 def _json_kind(path: Path) -> str | None:
     """'tfjs-graph' for a model.json, 'tfjs-checkpoint' for a manifest.json, else None."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = read_json(path)
+    except PosenetError:
         return None
     if not isinstance(data, dict):
         return None

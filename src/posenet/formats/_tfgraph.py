@@ -31,6 +31,7 @@ from ..errors import PosenetError
 from ..network import (
     HEAD_CHANNELS,
     HEAD_NAMES,
+    MAX_DILATION,
     Network,
     heads_from,
     mobilenet_v1_body,
@@ -108,6 +109,8 @@ class _Graph:
         node = self.nodes.get(name)
         while node is not None and node.op in _PASS_OPS and node.inputs:
             name = node.inputs[0]
+            if name in names:
+                raise self.fail(f"node {names[0]}: its Identity nodes form a cycle")
             names.append(name)
             node = self.nodes.get(name)
         if name not in self.consts:
@@ -115,14 +118,22 @@ class _Graph:
         return self.consts[name], tuple(names)
 
     def next_ops(self, name: str) -> list[GraphNode]:
-        """Consumers of a tensor, looking through Identity nodes."""
-        found = []
-        for node in self.consumers.get(name, []):
-            if node.op in _PASS_OPS:
-                found.extend(self.next_ops(node.name))
-            else:
-                found.append(node)
+        """Consumers of a tensor, looking through Identity nodes (each passed once)."""
+        found, passed, todo = [], {name}, [name]
+        while todo:
+            for node in self.consumers.get(todo.pop(0), []):
+                if node.op not in _PASS_OPS:
+                    found.append(node)
+                elif node.name not in passed:
+                    passed.add(node.name)
+                    todo.append(node.name)
         return found
+
+    def input(self, node: GraphNode, position: int, what: str) -> str:
+        """The name node reads at input position; PosenetError if it has none."""
+        if len(node.inputs) <= position:
+            raise self.fail(f"{node.op} {node.name} has no {what} input")
+        return node.inputs[position]
 
     def only_next(self, name: str, ops: set[str]) -> GraphNode | None:
         nxt = self.next_ops(name)
@@ -135,7 +146,7 @@ class _Graph:
         names: list[str] = []
         block = 1
         if node.op == "SpaceToBatchND":
-            block_shape, _ = self.const(node.inputs[1])
+            block_shape, _ = self.const(self.input(node, 1, "block shape"))
             block = _equal_pair(block_shape.astype(int).tolist(), node.name, "block shape", self)
             conv = self.only_next(node.name, _CONV_OPS | _DEPTHWISE_OPS)
             if conv is None:
@@ -145,7 +156,7 @@ class _Graph:
         attrs = node.attrs
         if str(attrs.get("data_format", "NHWC")) != "NHWC":
             raise self.fail(f"{node.name}: data format {attrs['data_format']} (expected NHWC)")
-        weights, weight_names = self.const(node.inputs[1])
+        weights, weight_names = self.const(self.input(node, 1, "weights"))
         names += [node.name, *weight_names]
         if weights.ndim != 4:
             raise self.fail(f"{node.name}: weights of shape {weights.shape}, expected 4-D")
@@ -166,7 +177,7 @@ class _Graph:
         if node.op.startswith("_Fused") or node.op.startswith("Fused"):
             if not fused or fused[0] != "BiasAdd" or len(fused) > 2:
                 raise self.fail(f"{node.name}: fused ops {fused} (expected BiasAdd[, Relu6])")
-            bias, bias_names = self.const(node.inputs[2])
+            bias, bias_names = self.const(self.input(node, 2, "bias"))
             names += bias_names
             if len(fused) == 2:
                 activation = _activation(fused[1], node.name, self)
@@ -179,7 +190,7 @@ class _Graph:
             if step.op == "BatchToSpaceND" and block > 1:
                 block = 1  # consumed
             elif step.op in ("BiasAdd", "Add", "AddV2") and bias is None and activation == "none":
-                bias, bias_names = self.const(step.inputs[1])
+                bias, bias_names = self.const(self.input(step, 1, "bias"))
                 names += bias_names
             elif step.op in ("Relu6", "Relu") and activation == "none":
                 activation = _activation(step.op, step.name, self)
@@ -209,12 +220,16 @@ def network_from_graph(
         raise graph.fail(f"expected one image input, found {len(inputs)} placeholders")
     current = inputs[0].name
     body: list[_Unit] = []
+    walked = {current}
     while True:
         nxt = graph.next_ops(current)
         starts = [n for n in nxt if n.op in _CONV_OPS | _DEPTHWISE_OPS | {"SpaceToBatchND"}]
         if len(nxt) != 1 or not starts:
             break
         unit = graph.unit(starts[0])
+        if unit.output in walked:
+            raise graph.fail(f"the graph loops back to {unit.output}")
+        walked.add(unit.output)
         if unit.activation == "none" and body:
             break  # a lone conv without activation on a single path: a head
         body.append(unit)
@@ -280,6 +295,10 @@ def _spatial(values: Sequence[int], node: str, what: str, graph: _Graph) -> int:
     directions (tests/test_formats.py compares both readings), so a list
     whose batch/channel entries are not 1 is read as [d, d, 1, 1].
     """
+    if not isinstance(values, list | tuple) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in values
+    ):
+        raise graph.fail(f"{node}: {what} {values!r:.60} are not whole numbers")
     values = [int(v) for v in values]
     if len(values) != 4:
         raise graph.fail(f"{node}: {what} {values} (expected 4 values, NHWC)")
@@ -291,8 +310,10 @@ def _spatial(values: Sequence[int], node: str, what: str, graph: _Graph) -> int:
 
 
 def _equal_pair(pair: Sequence[int], node: str, what: str, graph: _Graph) -> int:
-    if len(pair) != 2 or pair[0] != pair[1] or pair[0] < 1:
+    if len(pair) != 2 or pair[0] != pair[1]:
         raise graph.fail(f"{node}: {what} {list(pair)} differ between height and width")
+    if not 1 <= pair[0] <= MAX_DILATION:
+        raise graph.fail(f"{node}: {what} {list(pair)} (expected 1..{MAX_DILATION})")
     return int(pair[0])
 
 

@@ -16,14 +16,17 @@ the decoding alone (nodes, and constants in their stored dtype), which
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._inputs import read_input
 from ..errors import PosenetError
 from ..network import Network
+from . import MAX_MODEL_BYTES, MAX_WEIGHT_ELEMENTS
 from ._tfgraph import GraphNode, network_from_graph
 
 __all__ = ["GraphConstant", "read_graph", "read_graphdef"]
@@ -53,12 +56,15 @@ class GraphConstant:
     nbytes: bytes the file stores for it.
     array: the values in their own dtype and shape; None for strings and
         dtypes not in _DTYPES, or values that do not fill the shape.
+    problem: why array is None, when the constant is damaged rather than of
+        a kind posenet does not decode (a negative or huge shape, missing values).
     """
 
     dtype: str
     shape: tuple[int, ...]
     nbytes: int
     array: np.ndarray | None
+    problem: str | None = None
 
 
 def read_graphdef(path: Path) -> Network:
@@ -71,7 +77,7 @@ def read_graphdef(path: Path) -> Network:
         if array is None:
             raise PosenetError(
                 f"{source}: constant {name} ({const.dtype}, shape {list(const.shape)}) "
-                "has no values posenet can decode"
+                f"{const.problem or 'has no values posenet can decode'}"
             )
         arrays[name] = array.astype(np.float32) if array.dtype.kind == "f" else array
     return network_from_graph(
@@ -87,10 +93,7 @@ def read_graph(path: Path) -> tuple[Any, list[GraphNode], dict[str, GraphConstan
     """Parse a GraphDef file: the GraphDef proto, its nodes, its constants by node name."""
     source = str(path)
     graph_pb2 = _graph_pb2()
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise PosenetError(f"{source}: cannot read it ({exc.strerror})") from None
+    data = read_input(path, MAX_MODEL_BYTES, "model file")
     graph = graph_pb2.GraphDef()
     try:
         graph.ParseFromString(data)
@@ -149,26 +152,49 @@ def _attr(value) -> Any:
 
 
 def _constant(proto) -> GraphConstant:
-    """A TensorProto's dtype, shape, stored bytes and (for numbers) its values."""
+    """A TensorProto's dtype, shape, stored bytes and (for numbers) its values.
+
+    The shape is checked before anything is allocated: a splat (one value for a
+    whole shape) of [2^20, 2^20] would otherwise ask for terabytes.
+    """
     name, dtype, field = _DTYPES.get(proto.dtype, (_dtype_name(proto.dtype), None, None))
     shape = tuple(int(d.size) for d in proto.tensor_shape.dim)
-    count = int(np.prod(shape))
     itemsize = np.dtype(dtype).itemsize if dtype else 1
-    array = None
+    values = () if proto.tensor_content or not field else getattr(proto, field)
+    nbytes = len(proto.tensor_content) if proto.tensor_content else len(values) * itemsize
+    problem = _shape_problem(shape)
+    if problem is not None or dtype is None:
+        return GraphConstant(name, shape, nbytes, None, problem)
+    count = math.prod(shape)
     if proto.tensor_content:
-        nbytes = len(proto.tensor_content)
-        if dtype is not None and nbytes == count * itemsize:
-            array = np.frombuffer(proto.tensor_content, dtype=dtype)
+        if nbytes != count * itemsize:
+            return GraphConstant(
+                name,
+                shape,
+                nbytes,
+                None,
+                f"holds {nbytes} bytes, its shape needs {count * itemsize}",
+            )
+        array = np.frombuffer(proto.tensor_content, dtype=dtype)
+    elif proto.dtype == 19:  # half_val holds the float16 bit patterns as ints
+        array = np.asarray(values, dtype=np.uint16).view(np.float16)
     else:
-        values = getattr(proto, field) if field else ()
-        nbytes = len(values) * itemsize
-        if dtype is not None:
-            if proto.dtype == 19:  # half_val holds the float16 bit patterns as ints
-                array = np.asarray(values, dtype=np.uint16).view(np.float16)
-            else:
-                array = np.asarray(values, dtype=dtype)
-            if array.size == 1 and count > 1:  # TF stores a splat as one value
-                array = np.full(count, array[0], dtype=array.dtype)
-    if array is not None and array.size != count:
-        array = None
-    return GraphConstant(name, shape, nbytes, None if array is None else array.reshape(shape))
+        array = np.asarray(values, dtype=dtype)
+    if array.size == 1 and count > 1:  # TF stores a splat as one value
+        array = np.full(count, array[0], dtype=array.dtype)
+    if array.size != count:
+        return GraphConstant(
+            name, shape, nbytes, None, f"holds {array.size} values, its shape needs {count}"
+        )
+    return GraphConstant(name, shape, nbytes, array.reshape(shape))
+
+
+def _shape_problem(shape: tuple[int, ...]) -> str | None:
+    """Why a constant's shape cannot be allocated, or None."""
+    if len(shape) > 8:
+        return f"has rank {len(shape)} (at most 8)"
+    if any(d < 0 for d in shape):
+        return "has a negative size"
+    if math.prod(shape) > MAX_WEIGHT_ELEMENTS:
+        return f"holds {math.prod(shape):,} values (at most {MAX_WEIGHT_ELEMENTS:,})"
+    return None

@@ -15,11 +15,12 @@ which have no dilation there.
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 
 import numpy as np
 
+from .._inputs import check_exists, read_input, read_json
 from ..errors import PosenetError
 from ..network import (
     HEAD_NAMES,
@@ -29,10 +30,12 @@ from ..network import (
     heads_from,
     mobilenet_v1_body,
 )
+from . import MAX_WEIGHT_ELEMENTS
 
 __all__ = [
     "MANIFEST",
     "NATIVE_OUTPUT_STRIDE",
+    "checked_entry",
     "checkpoint_variables",
     "read_manifest",
     "read_tfjs_checkpoint",
@@ -68,13 +71,30 @@ def read_manifest(path: Path) -> tuple[Path, dict]:
     path = Path(path)
     manifest_path = path / MANIFEST if path.is_dir() else path
     source = str(manifest_path)
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PosenetError(f"{source}: not a readable checkpoint manifest ({exc})") from None
+    manifest = read_json(manifest_path, "checkpoint manifest")
     if not isinstance(manifest, dict) or not manifest:
         raise PosenetError(f"{source}: expected a checkpoint manifest (variable -> filename)")
     return manifest_path, manifest
+
+
+def checked_entry(folder: Path, name: str, entry: dict, source: str) -> tuple[Path, tuple]:
+    """(weight file, shape) of a manifest entry: a file inside the checkpoint's folder and
+    a shape of non-negative whole numbers small enough to hold; PosenetError otherwise."""
+    filename, shape = entry.get("filename"), entry.get("shape")
+    if not isinstance(filename, str) or not filename or "\0" in filename:
+        raise PosenetError(f"{source}: variable {name}: filename {filename!r:.60} is not a name")
+    file = (folder / filename).resolve()
+    if not file.is_relative_to(folder.resolve()):
+        raise PosenetError(f"{source}: variable {name}: {filename!r:.60} is outside {folder}")
+    if not (
+        isinstance(shape, list)
+        and len(shape) <= 8
+        and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+    ):
+        raise PosenetError(f"{source}: variable {name}: shape {shape!r:.60} is not a shape")
+    if math.prod(shape) > MAX_WEIGHT_ELEMENTS:
+        raise PosenetError(f"{source}: variable {name}: shape {shape} is too large")
+    return file, tuple(shape)
 
 
 def read_tfjs_checkpoint(path: Path) -> Network:
@@ -87,17 +107,16 @@ def read_tfjs_checkpoint(path: Path) -> Network:
         entry = manifest.get(name)
         if not isinstance(entry, dict) or "filename" not in entry or "shape" not in entry:
             raise PosenetError(f"{source}: variable {name} is missing from the manifest")
-        shape = [int(d) for d in entry["shape"]]
-        file = folder / entry["filename"]
-        try:
-            data = file.read_bytes()
-        except OSError:
-            raise PosenetError(f"{source}: weight file {entry['filename']} is missing") from None
-        if len(data) != 4 * int(np.prod(shape)):
+        file, shape = checked_entry(folder, name, entry, source)
+        if not file.exists():
+            raise PosenetError(f"{source}: weight file {entry['filename']} is missing")
+        size = check_exists(file, "weight file").st_size
+        if size != 4 * math.prod(shape):
             raise PosenetError(
-                f"{source}: {entry['filename']} holds {len(data)} bytes, "
-                f"shape {shape} needs {4 * int(np.prod(shape))} (raw float32)"
+                f"{source}: {entry['filename']} holds {size} bytes, "
+                f"shape {list(shape)} needs {4 * math.prod(shape)} (raw float32)"
             )
+        data = read_input(file, size, "weight file")
         return np.frombuffer(data, dtype="<f4").reshape(shape)
 
     pairs = [(variable(w), variable(b)) for w, b in checkpoint_variables()]

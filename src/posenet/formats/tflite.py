@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
+from .._inputs import read_input
 from ..errors import PosenetError
 from ..keypoints import NUM_EDGES
 from ..network import HEAD_NAMES, Network, heads_from, match_heads, mobilenet_v1_body
@@ -38,6 +39,8 @@ from ..tflite.flatbuffer import (
     op_name,
     read_model,
 )
+from ..tflite.validate import validate
+from . import MAX_MODEL_BYTES
 
 __all__ = ["read_tflite"]
 
@@ -62,11 +65,7 @@ _CONVS = {"CONV_2D", "DEPTHWISE_CONV_2D"}
 def read_tflite(path: Path) -> Network:
     """Read a PoseNet .tflite (float, uint8 / int8 quantized, Coral `_quant_decoder`)."""
     source = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise PosenetError(f"{source}: cannot read it ({exc.strerror})") from None
-    model = read_model(data, source)
+    model = read_model(read_input(path, MAX_MODEL_BYTES, "model file"), source)
     if is_edgetpu(model):
         raise PosenetError(
             f"{source}: an Edge TPU model: its layers are compiled into an edgetpu-custom-op "
@@ -75,6 +74,7 @@ def read_tflite(path: Path) -> Network:
     others = {op.code for op in custom_ops(model)} - {POSENET_DECODER_OP}
     if others:
         raise PosenetError(f"{source}: custom op(s) {', '.join(sorted(others))} hide the network")
+    validate(model, source)  # the walk below follows its indices
     reader = _Reader(model, source)
     return reader.network(name=Path(path).stem)
 

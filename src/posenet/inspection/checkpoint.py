@@ -15,9 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .._inputs import read_input
 from ..errors import PosenetError
 from ..formats import read_network
-from ..formats.tfjs_checkpoint import NATIVE_OUTPUT_STRIDE, checkpoint_variables, read_manifest
+from ..formats.tfjs_checkpoint import (
+    NATIVE_OUTPUT_STRIDE,
+    checked_entry,
+    checkpoint_variables,
+    read_manifest,
+)
 from ..network import HEAD_NAMES, MOBILENET_V1_LAYERS, atrous_geometry
 from . import words as w
 from .geometry import Conv
@@ -35,18 +41,17 @@ def describe_checkpoint(path: Path, size: tuple[int, int] | None = None) -> Repo
     source = str(manifest_path)
     tensors, missing, stored = [], 0, 0
     for index, (name, entry) in enumerate(manifest.items()):
-        try:
-            shape = tuple(int(d) for d in entry["shape"])
-            file = folder / str(entry["filename"])
-        except (TypeError, KeyError, ValueError):
-            raise PosenetError(f"{source}: malformed entry for {name}") from None
+        if not isinstance(entry, dict):
+            raise PosenetError(f"{source}: malformed entry for {name}")
+        file, shape = checked_entry(folder, name, entry, source)
         notes: tuple[str, ...] = (f"file {file.name}",)
         values, nbytes = None, 0
         if file.is_file():
             nbytes = file.stat().st_size
             stored += nbytes
             if nbytes == 4 * math.prod(shape):
-                values = values_of(np.fromfile(file, dtype="<f4"))
+                data = read_input(file, nbytes, "weight file")
+                values = values_of(np.frombuffer(data, dtype="<f4"))
             else:
                 notes += (f"holds {nbytes} B, its shape needs {4 * math.prod(shape)}",)
         else:
@@ -122,6 +127,8 @@ def _view_from_shapes(manifest: dict, input_size, size_from: str, notes: list[st
             tuple(int(d) for d in entries[0]["shape"]),
             math.prod(int(d) for d in entries[1]["shape"]),
         )
+        if len(shapes[weights][0]) != 4:
+            return None
     pairs = [shapes[wv] for wv, _ in checkpoint_variables()]
     nominal = [stride for _, _, stride in MOBILENET_V1_LAYERS]
     geometry = atrous_geometry(nominal, NATIVE_OUTPUT_STRIDE)

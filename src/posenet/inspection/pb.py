@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..formats.graphdef import read_graph
+from ..sizes import MAX_SIDE
 from .geometry import weight_totals
 from .report import Report, Totals
 from .tfgraph import DEFAULT_SIZE, Constant, describe_graph, posenet_view
@@ -31,7 +32,11 @@ def describe_graphdef(path: Path, size: tuple[int, int] | None = None) -> Report
     shape = placeholder.attrs.get("shape") if placeholder else None
     if size is not None:
         input_size, size_from = size, "--size"
-    elif isinstance(shape, list) and len(shape) == 4 and shape[1] > 0 and shape[2] > 0:
+    elif (
+        isinstance(shape, list)
+        and len(shape) == 4
+        and 0 < min(shape[1:3]) <= max(shape[1:3]) <= MAX_SIDE
+    ):
         input_size, size_from = (shape[1], shape[2]), "model"
     else:
         input_size, size_from = DEFAULT_SIZE, "default"

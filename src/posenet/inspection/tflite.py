@@ -25,6 +25,7 @@ from flatbuffers import flexbuffers
 
 from ..errors import PosenetError
 from ..model import cpu_twin
+from ..sizes import MAX_SIDE
 from ..tflite.flatbuffer import (
     EDGETPU_OP,
     POSENET_DECODER_OP,
@@ -730,7 +731,7 @@ def _input_size(graph: Graph, size: tuple[int, int] | None) -> tuple[tuple[int, 
     if graph.inputs:
         shape = graph.tensors[graph.inputs[0]].shape
         image = shape is not None and len(shape) == 4 and shape[3] == 3
-        if image and shape[1] > 0 and shape[2] > 0:
+        if image and 0 < min(shape[1:3]) <= max(shape[1:3]) <= MAX_SIDE:
             return (int(shape[1]), int(shape[2])), "model"
     return None, "unknown"
 
