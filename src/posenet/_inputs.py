@@ -23,9 +23,12 @@ __all__ = [
     "MAX_JSON_BYTES",
     "MAX_JSON_DEPTH",
     "check_exists",
+    "is_folder",
+    "is_regular",
     "open_input",
     "read_input",
     "read_json",
+    "resolve_inside",
 ]
 
 #: Largest model.json / manifest.json read (the BodyPix graphs are under 1 MB).
@@ -34,12 +37,48 @@ MAX_JSON_BYTES = 64 << 20
 MAX_JSON_DEPTH = 64
 
 
-def check_exists(path: str | Path, what: str = "file") -> os.stat_result:
-    """stat(path), or a PosenetError saying why it cannot be used (missing, symlink loop ...)."""
+def check_exists(path: str | Path, what: str = "file", missing: str = "") -> os.stat_result:
+    """stat(path), or a PosenetError saying why it cannot be used (missing, symlink loop ...);
+    `missing` replaces the whole message when nothing is there at all."""
     try:
         return os.stat(path)
     except (OSError, ValueError) as exc:
+        if missing and isinstance(exc, FileNotFoundError) and not os.path.islink(path):
+            raise PosenetError(missing) from None
         raise PosenetError(f"{path}: {_why(path, exc, what)}") from None
+
+
+def is_regular(path: str | Path) -> bool:
+    """Whether path is a regular file (following symlinks); False, not an error, for
+    anything that cannot be looked at (a loop, a name too long, a NUL in it)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def is_folder(path: str | Path) -> bool:
+    """Whether path is a folder (following symlinks); False for what cannot be looked at."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def resolve_inside(folder: Path, name: Any, source: str, what: str) -> Path:
+    """The file a manifest names, folder / name with symlinks resolved; PosenetError
+    unless name is a non-empty string naming something inside folder (no "../", no
+    absolute path, no symlink out of it)."""
+    if not isinstance(name, str) or not name or "\0" in name:
+        raise PosenetError(f"{source}: {what} {name!r:.60} is not a file name")
+    try:
+        root = folder.resolve()
+        path = (root / name).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        raise PosenetError(f"{source}: {what} {name!r:.60} is a symlink loop") from None
+    if not path.is_relative_to(root):
+        raise PosenetError(f"{source}: {what} {name!r:.60} is outside the model's folder {root}")
+    return path
 
 
 def open_input(path: str | Path, what: str = "file") -> BinaryIO:

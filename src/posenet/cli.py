@@ -98,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, format="posenet: %(message)s")
         verbose = logging.INFO if getattr(args, "verbose", False) else logging.WARNING
         log.setLevel(logging.DEBUG if debug else verbose)
+        # Python warnings of the libraries (numpy, Pillow) are diagnostics, not results:
+        # logged, and shown only with -v or --debug
+        logging.captureWarnings(True)
+        shown = debug or verbose == logging.INFO
+        logging.getLogger("py.warnings").setLevel(logging.INFO if shown else logging.ERROR)
         return args.run(args)
     except PosenetError as exc:
         print(f"posenet: error: {exc}", file=sys.stderr)
@@ -113,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             how = ""
         else:
             how = " (--debug or POSENET_DEBUG=1 shows the traceback)"
-        print(f"posenet: internal error: {type(exc).__name__}: {exc}{how}", file=sys.stderr)
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(f"posenet: internal error: {type(exc).__name__}: {first}{how}", file=sys.stderr)
         return 1
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ._inputs import open_input
+from ._inputs import check_exists, is_folder, is_regular, open_input
 from ._jit import kernel
 from .errors import PosenetError
 
@@ -362,15 +362,14 @@ def find_images(paths: list[str | Path]) -> list[Path]:
         if not str(raw).strip():
             raise PosenetError("an image path is empty")
         path = Path(raw)
-        if path.is_dir():
+        if is_folder(path):
             images = sorted(
-                p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and is_regular(p)
             )
             if not images:
                 raise PosenetError(f"{path}: folder contains no images")
             found.extend(images)
-        elif path.exists():
+        else:  # load_image says what is wrong with anything that is not a readable image
+            check_exists(path, "image")
             found.append(path)
-        else:
-            raise PosenetError(f"{path}: no such file or folder")
     return found

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._inputs import check_exists, read_input, read_json
+from .._inputs import check_exists, read_input, read_json, resolve_inside
 from ..errors import PosenetError
 from ..network import (
     HEAD_NAMES,
@@ -80,12 +80,8 @@ def read_manifest(path: Path) -> tuple[Path, dict]:
 def checked_entry(folder: Path, name: str, entry: dict, source: str) -> tuple[Path, tuple]:
     """(weight file, shape) of a manifest entry: a file inside the checkpoint's folder and
     a shape of non-negative whole numbers small enough to hold; PosenetError otherwise."""
-    filename, shape = entry.get("filename"), entry.get("shape")
-    if not isinstance(filename, str) or not filename or "\0" in filename:
-        raise PosenetError(f"{source}: variable {name}: filename {filename!r:.60} is not a name")
-    file = (folder / filename).resolve()
-    if not file.is_relative_to(folder.resolve()):
-        raise PosenetError(f"{source}: variable {name}: {filename!r:.60} is outside {folder}")
+    shape = entry.get("shape")
+    file = resolve_inside(folder, entry.get("filename"), source, f"{name}'s weight file")
     if not (
         isinstance(shape, list)
         and len(shape) <= 8
@@ -108,9 +104,8 @@ def read_tfjs_checkpoint(path: Path) -> Network:
         if not isinstance(entry, dict) or "filename" not in entry or "shape" not in entry:
             raise PosenetError(f"{source}: variable {name} is missing from the manifest")
         file, shape = checked_entry(folder, name, entry, source)
-        if not file.exists():
-            raise PosenetError(f"{source}: weight file {entry['filename']} is missing")
-        size = check_exists(file, "weight file").st_size
+        missing = f"{source}: weight file {entry['filename']} is missing"
+        size = check_exists(file, "weight file", missing).st_size
         if size != 4 * math.prod(shape):
             raise PosenetError(
                 f"{source}: {entry['filename']} holds {size} bytes, "

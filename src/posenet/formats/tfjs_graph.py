@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import check_exists, open_input, read_input, read_json
+from .._inputs import check_exists, open_input, read_input, read_json, resolve_inside
 from ..errors import PosenetError
 from ..network import Network
 from . import MAX_MODEL_BYTES, MAX_WEIGHT_ELEMENTS
@@ -135,7 +135,7 @@ def weight_spec(raw: Any, source: str) -> WeightSpec:
             f"(at most {MAX_WEIGHT_ELEMENTS:,})"
         )
     if dtype not in ("float32", "int32"):
-        raise PosenetError(f"{where}: unsupported dtype {str(dtype):.40}")
+        raise PosenetError(f"{where}: unsupported dtype {dtype!s:.40}")
     quant = raw.get("quantization")
     if quant is None:
         return WeightSpec(name, tuple(shape), dtype, dtype)
@@ -163,7 +163,7 @@ def read_weights(path: Path, manifest: Any) -> dict[str, np.ndarray]:
     source = str(path)
     if not isinstance(manifest, list) or not manifest:
         raise PosenetError(f"{source}: no weightsManifest")
-    folder = path.parent.resolve()
+    folder = path.parent
     seen: set[Path] = set()
     weights: dict[str, np.ndarray] = {}
     for group in manifest:
@@ -202,18 +202,11 @@ def read_weights(path: Path, manifest: Any) -> dict[str, np.ndarray]:
 
 def _shard(folder: Path, name: Any, source: str, seen: set[Path]) -> Path:
     """A shard path from the manifest, refused unless it is a file inside folder, named once."""
-    if not isinstance(name, str) or not name or "\0" in name:
-        raise PosenetError(f"{source}: weight shard path {name!r:.60} is not a file name")
-    path = (folder / name).resolve()
-    if not path.is_relative_to(folder):
-        raise PosenetError(
-            f"{source}: weight shard {name!r:.60} is outside the model's folder {folder}"
-        )
+    path = resolve_inside(folder, name, source, "weight shard")
     if path in seen:
         raise PosenetError(f"{source}: weight shard {name!r:.60} is listed twice")
-    if not path.exists():
-        raise PosenetError(f"{source}: weight shard {name} is missing")
     seen.add(path)
+    check_exists(path, "weight shard", missing=f"{source}: weight shard {name} is missing")
     return path
 
 

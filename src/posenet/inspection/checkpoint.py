@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._inputs import read_input
+from .._inputs import is_regular, read_input
 from ..errors import PosenetError
 from ..formats import read_network
 from ..formats.tfjs_checkpoint import (
@@ -46,7 +46,7 @@ def describe_checkpoint(path: Path, size: tuple[int, int] | None = None) -> Repo
         file, shape = checked_entry(folder, name, entry, source)
         notes: tuple[str, ...] = (f"file {file.name}",)
         values, nbytes = None, 0
-        if file.is_file():
+        if is_regular(file):
             nbytes = file.stat().st_size
             stored += nbytes
             if nbytes == 4 * math.prod(shape):

@@ -115,17 +115,20 @@ class Conv:
 def _output_length(
     n: int, kernel: int, stride: int, dilation: int, padding: str | tuple[int, int]
 ) -> int | None:
-    """Output length of one spatial axis, or None for an unknown (< 0) input."""
-    if n < 0:
+    """Output length of one spatial axis, or None when it cannot be known: an unknown
+    (< 0) input, or geometry a damaged file gets wrong (stride 0, padding "FOO")."""
+    if n < 0 or min(kernel, stride, dilation) < 1:
         return None
     span = dilation * (kernel - 1) + 1
     if padding == "SAME":
         return -(-n // stride)
     if padding == "VALID":
         length = -(-(n - span + 1) // stride)
-    else:
-        before, after = padding  # type: ignore[misc]
+    elif isinstance(padding, tuple) and len(padding) == 2:
+        before, after = padding
         length = (n + before + after - span) // stride + 1
+    else:
+        return None
     return length if length > 0 else None
 
 

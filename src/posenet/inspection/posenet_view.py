@@ -224,10 +224,8 @@ def _spatial_pads(graph: Graph, op) -> tuple[int, int, int, int] | None:
     if len(op.inputs) < 2 or op.inputs[1] < 0:
         return None
     values = graph.tensors[op.inputs[1]].values
-    if values is None or values.count != 8 or len(values.preview) != 8:
-        return None
-    p = [int(v) for v in values.preview]
-    if p[0] or p[1] or p[6] or p[7]:
+    p = values.whole_numbers() if values is not None else None
+    if p is None or len(p) != 8 or p[0] or p[1] or p[6] or p[7]:
         return None
     return (p[2], p[3], p[4], p[5])
 

@@ -65,6 +65,15 @@ class Values:
     zeros: int
     preview: tuple[float, ...]
 
+    def whole_numbers(self) -> list[int] | None:
+        """All values as ints (paddings, axes, shapes), or None when there are more than
+        the preview holds or one is not a whole number of sane size (a damaged file)."""
+        if self.count > len(self.preview):
+            return None
+        if not all(math.isfinite(v) and v == int(v) and abs(v) < 2**31 for v in self.preview):
+            return None
+        return [int(v) for v in self.preview]
+
 
 @dataclass(frozen=True)
 class Tensor:

@@ -84,10 +84,15 @@ class Constant:
 
 
 def values_of(array: np.ndarray | None) -> Values | None:
-    """Statistics of a constant's (real) values."""
+    """Statistics of a constant's (real) values (NaN where a damaged file holds NaN)."""
     if array is None or array.size == 0 or array.dtype.kind not in "fiub":
         return None
-    real = np.asarray(array, dtype=np.float64).ravel()
+    with np.errstate(all="ignore"):  # a damaged file's NaN and huge values are reported
+        real = np.asarray(array, dtype=np.float64).ravel()
+        return _values(real)
+
+
+def _values(real: np.ndarray) -> Values:
     return Values(
         count=int(real.size),
         minimum=float(real.min()),
@@ -405,11 +410,8 @@ def _rule(node: GraphNode, conv, inputs: Sequence[int], tensors: list[Tensor]) -
         return geo.conv_rule(conv)
     if node.op in _ELEMENTWISE:
         return geo.same_rule()
-    constant = None
-    if len(inputs) >= 2 and tensors[inputs[-1]].values is not None:
-        v = tensors[inputs[-1]].values
-        if v is not None and v.count <= len(v.preview):
-            constant = [int(x) for x in v.preview]
+    values = tensors[inputs[-1]].values if len(inputs) >= 2 else None
+    constant = values.whole_numbers() if values is not None else None
     if node.op in ("ConcatV2",) and constant and len(constant) == 1:
         return _concat_without_axis(constant[0])
     if node.op in ("Pad", "PadV2", "MirrorPad") and constant and len(constant) % 2 == 0:

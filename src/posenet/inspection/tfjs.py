@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .._inputs import is_regular
 from ..errors import PosenetError
 from ..formats._tfgraph import GraphNode
 from ..formats.tfjs_graph import graph_node, read_model_json, read_weights, weight_spec
@@ -121,8 +122,7 @@ def _constants(json_path: Path, manifest: Any, arrays: dict) -> tuple[dict, int,
         paths, specs = group.get("paths"), group.get("weights")
         for shard in paths if isinstance(paths, list) else []:
             if isinstance(shard, str) and shard and "\0" not in shard:
-                file = json_path.parent / shard
-                shards.append((shard, file.stat().st_size if file.is_file() else 0))
+                shards.append((shard, _file_size(json_path.parent / shard)))
         for raw in specs if isinstance(specs, list) else []:
             try:
                 spec = weight_spec(raw, str(json_path))
@@ -143,6 +143,11 @@ def _constants(json_path: Path, manifest: Any, arrays: dict) -> tuple[dict, int,
                 array=arrays.get(spec.name),
             )
     return constants, sum(n for _, n in shards), shards
+
+
+def _file_size(path: Path) -> int:
+    """Size of a regular file; 0 for anything else or what cannot be looked at."""
+    return path.stat().st_size if is_regular(path) else 0
 
 
 def _map(value: Any) -> dict:

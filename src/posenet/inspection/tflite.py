@@ -679,9 +679,7 @@ def _constant_ints(inputs: Sequence[int], position: int, tensors: list[Tensor]):
     if len(inputs) <= position or inputs[position] < 0:
         return None
     values = tensors[inputs[position]].values
-    if values is None or values.count > len(values.preview):
-        return None
-    return [int(v) for v in values.preview]
+    return values.whole_numbers() if values is not None else None
 
 
 def _at_size(tensors, ops, convs, rules, inputs, size):
