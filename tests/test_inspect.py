@@ -594,7 +594,11 @@ def _damage(how: str) -> bytes:
     ("how", "problem", "litert"),
     [
         ("buffer past the list", "tensor 1 (conv) -> buffer 89 points past the file's 7", "89"),
-        ("empty weight", "weight tensor 5 (dw/w), input of op 1 DEPTHWISE_CONV_2D has an", "5"),
+        (
+            "empty weight",
+            "operator 1 (DEPTHWISE_CONV_2D): input 1: weight tensor 5 (dw/w) has an empty",
+            "5",
+        ),
         ("data past the end", "buffer 3 (offset 1048576, 32 bytes) lies past the end", "3"),
     ],
 )

@@ -60,7 +60,7 @@ def resolve(model: str | Path | None) -> tuple[str, Path]:
     text = str(model)
     if _names_a_path(model):
         path = Path(text).expanduser()
-        check_exists(path, "model")
+        check_exists(path, "model", missing=f"model file not found: {path}")
         return text, path
     return text, store.path(text)
 

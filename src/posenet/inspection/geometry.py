@@ -146,7 +146,7 @@ def same_rule(outputs: int = 1) -> Rule:
             return None
         try:
             shape = tuple(int(d) for d in np.broadcast_shapes(*known))
-        except ValueError:
+        except (ValueError, RuntimeError):  # shapes that do not broadcast, or over 32-D
             return None
         return [shape] * outputs
 

@@ -100,9 +100,9 @@ def _pairs(pairs: Sequence[tuple[str, str]], indent: str = "  ") -> list[str]:
 
 def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     """Left-aligned columns; the last column is not padded."""
-    if not rows:
+    n = max((len(r) for r in rows), default=0)
+    if n == 0:
         return []
-    n = max(len(r) for r in rows)
     rows = [tuple(r) + ("",) * (n - len(r)) for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(n - 1)]
     lines = []

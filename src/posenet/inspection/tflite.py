@@ -23,7 +23,9 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 from flatbuffers import flexbuffers
 
+from .._inputs import read_input
 from ..errors import PosenetError
+from ..formats import MAX_MODEL_BYTES
 from ..model import cpu_twin
 from ..sizes import MAX_SIDE
 from ..tflite.flatbuffer import (
@@ -34,6 +36,7 @@ from ..tflite.flatbuffer import (
     op_name,
     read_model,
 )
+from ..tflite.validate import problems as validation_problems
 from . import geometry as geo
 from .posenet_view import build_view, channel_names, head_layout, output_channels, walk_graph
 from .report import Buffer, Channels, Graph, Op, Quantization, Report, Tensor, Totals
@@ -132,21 +135,26 @@ _EDGETPU_KEYS = {
 def describe_tflite(path: Path, size: tuple[int, int] | None = None) -> Report:
     """Describe a .tflite file; size (height, width) overrides its input size for MACs.
 
-    A file whose damage the description can be read around (a tensor pointing
-    at a buffer that is not there, a weight whose buffer is empty, buffer data
-    past the end of the file) is described with Report.problems saying what
-    LiteRT would refuse. One whose structure cannot be followed (an operator
-    naming a tensor past the end) raises PosenetError "damaged", not a crash.
+    Damage is found by posenet.tflite.validate, the checks detect runs before
+    LiteRT sees a file, and listed in Report.problems; a file whose description
+    can be read around it (a tensor pointing at a buffer that is not there, a
+    weight whose buffer is empty, strides of 0) is described with them. One whose
+    structure cannot be followed raises PosenetError naming its first problem.
     """
-    data = path.read_bytes()
+    data = read_input(path, MAX_MODEL_BYTES, "model file")
     model = read_model(data, source=str(path))
+    problems = validation_problems(model, len(data))
     try:
-        return _describe(path, data, model, size)
-    except (IndexError, KeyError, TypeError, ValueError, OverflowError, struct.error) as exc:
-        raise PosenetError(f"{path}: damaged TFLite model ({type(exc).__name__}: {exc})") from None
+        return _describe(path, data, model, size, problems)
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError, struct.error):
+        if not problems:  # a sound file the describer trips on: a bug, exit 1
+            raise
+        raise PosenetError(f"{path}: damaged TFLite model: {problems[0]}") from None
 
 
-def _describe(path: Path, data: bytes, model, size: tuple[int, int] | None) -> Report:
+def _describe(
+    path: Path, data: bytes, model, size: tuple[int, int] | None, problems: list[str]
+) -> Report:
     asked = size
     if size is None and _open_input(model):
         size = DEFAULT_SIZE  # an input with -1 in its shape signature: no size of its own
@@ -168,7 +176,6 @@ def _describe(path: Path, data: bytes, model, size: tuple[int, int] | None) -> R
     view, problem = _view(
         main, subgraph_convs[0], subgraph_acts[0], input_size, size_from, decoder, edgetpu
     )
-    problems = _problems(model, data)
     notes = []
     if edgetpu:
         notes.append(
@@ -197,68 +204,6 @@ def _describe(path: Path, data: bytes, model, size: tuple[int, int] | None) -> R
         notes=tuple(notes),
         problems=tuple(problems),
     )
-
-
-def _problems(model: schema.ModelT, data: bytes) -> list[str]:
-    """What LiteRT would refuse in a file that could still be described, one line per kind."""
-    count = len(model.buffers or [])
-    outside = [
-        index
-        for index, buf in enumerate(model.buffers or [])
-        if buf.offset and buf.offset > 1 and buf.offset + buf.size > len(data)
-    ]
-    past_file = [
-        f"buffer {i} (offset {model.buffers[i].offset}, {model.buffers[i].size} bytes)"
-        for i in outside
-    ]
-    past, empty, empty_ids = [], [], []
-    for g, sub in enumerate(model.subgraphs or []):
-        where = "" if g == 0 else f" of subgraph {g}"
-        tensors = sub.tensors or []
-        for i, t in enumerate(tensors):
-            if t.buffer >= max(count, 1):
-                past.append(f"tensor {i}{where} ({_text(t.name)}) -> buffer {t.buffer}")
-        fed = {int(i) for i in (sub.inputs if sub.inputs is not None else ())}
-        for op in sub.operators or []:
-            fed.update(int(i) for i in (op.outputs if op.outputs is not None else ()))
-        for k, op in enumerate(sub.operators or []):
-            for i in (int(i) for i in (op.inputs if op.inputs is not None else ())):
-                if i < 0 or i in fed or i >= len(tensors):
-                    continue
-                t = tensors[i]
-                elements = math.prod(int(d) for d in (t.shape if t.shape is not None else ()))
-                if t.isVariable or t.buffer >= count or t.buffer in outside or elements <= 0:
-                    continue
-                if not _buffer_bytes(model, t.buffer, data):
-                    fed.add(i)  # once per tensor
-                    empty_ids.append(i)
-                    empty.append(
-                        f"tensor {i}{where} ({_text(t.name)}), input of op {k} "
-                        f"{op_name(model, op.opcodeIndex)}"
-                    )
-    problems = []
-    if past:
-        problems.append(
-            f"{_listed(past)} {'points' if len(past) == 1 else 'point'} past the file's "
-            f"{count} buffers (LiteRT refuses the file)"
-        )
-    if empty:
-        problems.append(
-            f"weight {_listed(empty)} {'has' if len(empty) == 1 else 'have'} an empty buffer "
-            f'(LiteRT stops with "Input tensor {empty_ids[0]} lacks data")'
-        )
-    if past_file:
-        problems.append(
-            f"{_listed(past_file)} {'lies' if len(past_file) == 1 else 'lie'} past the end "
-            f"of the file ({len(data):,} bytes; LiteRT refuses the file)"
-        )
-    return problems
-
-
-def _listed(items: list[str], shown: int = 3) -> str:
-    """'a, b, c and 4 more'."""
-    text = ", ".join(items[:shown])
-    return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
 # -- tensors ---------------------------------------------------------------------------

@@ -6,24 +6,28 @@ reach its kernels (or XNNPACK's) unchecked, and the process dies with SIGSEGV,
 SIGFPE or an abort instead of an error. `problems(model)` lists, with the
 schema's object API, every such fact a damaged file can get wrong:
 
-- buffers: every tensor's buffer exists, and constant data has exactly the
-  bytes its shape and type need;
+- buffers: every tensor's buffer exists (and lies inside the file), and constant
+  data has exactly the bytes its shape and type need;
 - tensors: known type, shape dims >= 0 and a sane element count, quantization
-  with finite positive scales, zero points in the type's range and one per
-  scale, per-axis dimension inside the shape; no sparse or external tensors;
-- operators: opcode index in range, input and output indices in range (-1
-  only where OPS says an input is optional, never for outputs), nothing read
+  with finite scales in a sane range, zero points in the type's range and one
+  per scale, per-axis dimension inside the shape; no sparse or external tensors;
+- operators: opcode index in range; input and output indices in range (-1, an
+  omitted optional input, is refused too: no PoseNet file omits one, and XNNPACK
+  reads tensor -1 of a convolution missing its weights, a crash); nothing read
   before it is written, no output written twice or into a constant;
 - subgraph inputs and outputs present, in range, listed once; signatures in range;
 - for the ops in OPS (every op PoseNet files use): the number of inputs and
-  outputs, the options table present with sane strides, dilations, padding
-  and activation.
+  outputs, the options table present (LiteRT reads a missing one as stride 0)
+  with sane strides, dilations, padding and activation;
+- weights: no NaN or Inf in float constants, no convolution whose weights are
+  all zero (a wiped file runs, and finds nobody or ghosts).
 
-`validate(model, source)` raises the first problem as a PosenetError. Ops
-outside OPS get the same index checks but no option checks, so a model holding
-one is run once by `trial_run` in a child process before this process makes an
-interpreter, and remembered by its sha256 (about 0.45 s once per file, measured
-on the Coral model; the static checks take about 10 ms).
+`validate(model, source)` raises the first problem as a PosenetError; `posenet
+inspect` lists them all. Ops outside OPS get the index checks but no option
+checks, so a model holding one is also run once by `trial_run` in a child
+process before this process makes an interpreter, and remembered by its sha256.
+Measured on this machine: the checks take 1-6 ms (parsing the file 15-25 ms),
+a trial run 0.45 s, paid once per file and only by files with such ops.
 """
 
 from __future__ import annotations
@@ -62,6 +66,14 @@ MAX_GEOMETRY = 1024
 #: Quantization scales outside this range overflow LiteRT's fixed-point multipliers.
 SCALE_RANGE = (1e-12, 1e12)
 
+#: numpy dtype of the constants whose values are checked (NaN, Inf, all zero).
+_NUMPY: dict[int, str] = {
+    _TYPE.FLOAT32: "<f4",
+    _TYPE.FLOAT16: "<f2",
+    _TYPE.UINT8: "u1",
+    _TYPE.INT8: "i1",
+    _TYPE.INT32: "<i4",
+}
 #: Bytes per element of each type whose constant data can be checked.
 _ITEM_BYTES: dict[int, int] = {
     _TYPE.FLOAT32: 4,
@@ -99,7 +111,7 @@ _PADDINGS = {schema.Padding.SAME, schema.Padding.VALID}
 
 @dataclass(frozen=True)
 class OpRule:
-    """What an operator needs: input count range, output count, optional inputs, options.
+    """What an operator needs: input count range, output count, options.
 
     options: the BuiltinOptions type it must carry (LiteRT's parser falls back to
         zeros without one: a stride of 0), or None when it takes none.
@@ -108,7 +120,6 @@ class OpRule:
 
     inputs: tuple[int, int]
     outputs: int
-    optional: frozenset[int] = frozenset()
     options: int | None = None
     check: Callable[[Any], list[str]] | None = None
 
@@ -184,9 +195,9 @@ OPS: dict[int, OpRule] = {
 }
 
 
-def validate(model: schema.ModelT, source: str = "model") -> None:
+def validate(model: schema.ModelT, source: str = "model", file_size: int | None = None) -> None:
     """Raise PosenetError naming the first problem of model (see problems)."""
-    found = problems(model)
+    found = problems(model, file_size)
     if found:
         more = f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else ""
         raise PosenetError(f"{source}: damaged TFLite model: {found[0]}{more}")
@@ -198,7 +209,7 @@ def check_runnable(data: bytes, source: str = "model") -> None:
     from .flatbuffer import read_model
 
     model = read_model(data, source)
-    validate(model, source)
+    validate(model, source, len(data))
     if unchecked_ops(model):
         trial_run(data, source)
 
@@ -213,48 +224,241 @@ def unchecked_ops(model: schema.ModelT) -> list[str]:
     return sorted(names)
 
 
-def problems(model: schema.ModelT) -> list[str]:
-    """Every problem of model that could crash LiteRT, one line each ([] if none)."""
-    found: list[str] = []
+def problems(model: schema.ModelT, file_size: int | None = None) -> list[str]:
+    """Every problem of model that could crash LiteRT or make it compute nonsense, one
+    line each ([] if none). file_size: the file's length, for buffers stored after the
+    flatbuffer (models over 2 GB)."""
     if not model.subgraphs:
         return ["it has no subgraph"]
-    buffers = model.buffers or []
-    if not buffers:
-        found.append("it has no buffers (LiteRT needs at least the empty buffer 0)")
+    checker = _Checker(model, file_size)
+    found = checker.buffer_problems()
     for g, graph in enumerate(model.subgraphs):
         where = "" if g == 0 else f"subgraph {g}: "
-        found += [where + p for p in _graph_problems(model, graph)]
-    found += _signature_problems(model)
+        found += [where + p for p in checker.graph_problems(graph)]
+    found += checker.signature_problems()
     if not found:  # values are read only once every index is known to be good
-        found += _weight_problems(model)
+        found += checker.weight_problems()
     return found
 
 
-def _weight_problems(model: schema.ModelT) -> list[str]:
-    """Constants holding NaN or Inf, and convolutions whose weights are all zero (a file
-    whose weights were wiped still runs, and finds nobody or ghosts)."""
-    found = []
-    for graph in model.subgraphs:
+class _Checker:
+    """The checks of one model; `constant` is what a tensor needs to count as data."""
+
+    def __init__(self, model: schema.ModelT, file_size: int | None) -> None:
+        self.model = model
+        self.buffers = model.buffers or []
+        self.codes = model.operatorCodes or []
+        self.past_end = {
+            b
+            for b, buffer in enumerate(self.buffers)
+            if file_size is not None
+            and (buffer.offset or 0) > 1
+            and buffer.offset + (buffer.size or 0) > file_size
+        }
+        self.file_size = file_size
+
+    def buffer_problems(self) -> list[str]:
+        found = []
+        if not self.buffers:
+            found.append("it has no buffers (LiteRT needs at least the empty buffer 0)")
+        for b in sorted(self.past_end):
+            buffer = self.buffers[b]
+            found.append(
+                f"buffer {b} (offset {buffer.offset}, {buffer.size} bytes) lies past the end "
+                f"of the file ({self.file_size:,} bytes)"
+            )
+        return found
+
+    def graph_problems(self, graph: schema.SubGraphT) -> Iterator[str]:
         tensors = graph.tensors or []
-        producer = {int(o): op for op in graph.operators or [] for o in _indices(op.outputs)}
+        count = len(tensors)
+        constant = set()
         for t, tensor in enumerate(tensors):
-            values = _values(model, tensor)
-            if values is not None and values.dtype.kind == "f" and not np.isfinite(values).all():
-                found.append(f"tensor {t} ({_name(tensor)}): weights hold NaN or Inf")
-        codes = model.operatorCodes
+            problem = self.tensor_problem(tensor)
+            if problem:
+                yield f"tensor {t} ({_name(tensor)}) {problem}"
+            elif self.has_data(tensor):
+                constant.add(t)
+        for side in ("inputs", "outputs"):
+            indices = _indices(getattr(graph, side))
+            if not indices:
+                yield f"the graph has no {side}"
+            for i in indices:
+                if not 0 <= i < count:
+                    yield f"graph {side[:-1]} {i} is not a tensor (the graph has {count})"
+            if len(set(indices)) != len(indices):
+                yield f"graph {side} {indices} list a tensor twice"
+        written = {i for i in _indices(graph.inputs) if 0 <= i < count}
+        written |= {t for t, tensor in enumerate(tensors) if tensor.isVariable}
+        for i in sorted(written & constant):
+            yield f"graph input {i} is a constant"
         for k, op in enumerate(graph.operators or []):
-            if _builtin(codes[op.opcodeIndex]) not in (_OP.CONV_2D, _OP.DEPTHWISE_CONV_2D):
+            if not 0 <= op.opcodeIndex < len(self.codes):
+                codes = len(self.codes)
+                yield f"operator {k}: opcode index {op.opcodeIndex} (the model has {codes})"
                 continue
-            weights = int(op.inputs[1])
-            source = producer.get(weights)
-            if source is not None and _builtin(codes[source.opcodeIndex]) == _OP.DEQUANTIZE:
-                weights = int(source.inputs[0])  # float16 weights in front of a DEQUANTIZE
-            values = _values(model, tensors[weights])
-            if values is None:
+            builtin = _builtin(self.codes[op.opcodeIndex])
+            name = _OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
+            for problem in self.op_problems(op, OPS.get(builtin), tensors, written, constant):
+                yield f"operator {k} ({name}): {problem}"
+            written.update(i for i in _indices(op.outputs) if 0 <= i < count)
+        for i in _indices(graph.outputs):
+            if 0 <= i < count and i not in written and i not in constant:
+                yield f"graph output {i} is never written"
+
+    def op_problems(
+        self,
+        op: schema.OperatorT,
+        rule: OpRule | None,
+        tensors: list[schema.TensorT],
+        written: set[int],
+        constant: set[int],
+    ) -> Iterator[str]:
+        inputs, outputs, count = _indices(op.inputs), _indices(op.outputs), len(tensors)
+        if rule is not None:
+            low, high = rule.inputs
+            if not low <= len(inputs) <= high:
+                expected = f"{low}..{high}" if low != high else f"{low}"
+                yield f"{len(inputs)} inputs (expected {expected})"
+            if len(outputs) != rule.outputs:
+                yield f"{len(outputs)} outputs (expected {rule.outputs})"
+        for position, i in enumerate(inputs):
+            if not 0 <= i < count:
+                yield f"input {position} is tensor {i} (the graph has {count})"
+            elif i in written or i in constant or tensors[i].buffer in self.past_end:
                 continue
-            if _all_zero(values, tensors[weights]):
-                found.append(f"operator {k}: the weights of tensor {weights} are all zero")
-    return found
+            elif tensors[i].buffer > 0:
+                yield (
+                    f"input {position}: weight tensor {i} ({_name(tensors[i])}) has an empty "
+                    f'buffer (LiteRT stops with "Input tensor {i} lacks data")'
+                )
+            else:
+                yield f"input {position} (tensor {i}) is read before any operator writes it"
+        if not outputs:
+            yield "no outputs"
+        for position, i in enumerate(outputs):
+            if not 0 <= i < count:
+                yield f"output {position} is tensor {i} (the graph has {count})"
+            elif i in written:
+                yield f"output {position} (tensor {i}) is already written before"
+            elif i in constant:
+                yield f"output {position} (tensor {i}) is a constant"
+        if rule is None or rule.options is None:
+            return
+        if op.builtinOptionsType != rule.options or op.builtinOptions is None:
+            yield f"options of type {op.builtinOptionsType} (expected {rule.options})"
+        elif rule.check is not None:
+            yield from rule.check(op.builtinOptions)
+
+    def tensor_problem(self, tensor: schema.TensorT) -> str | None:
+        if tensor.type not in _TYPE_NAMES:
+            return f"has unknown type {tensor.type}"
+        shape = _indices(tensor.shape)
+        if len(shape) > MAX_RANK:
+            return f"has rank {len(shape)} (at most {MAX_RANK})"
+        if any(d < 0 for d in shape):
+            return f"has shape {shape} with a negative size"
+        elements = math.prod(shape)
+        if elements > MAX_ELEMENTS:
+            return f"has shape {shape} of {elements:,} elements (at most {MAX_ELEMENTS:,})"
+        if not 0 <= tensor.buffer < max(len(self.buffers), 1):
+            return f"-> buffer {tensor.buffer} points past the file's {len(self.buffers)} buffers"
+        if tensor.sparsity is not None:
+            return "is sparse (not supported)"
+        if getattr(tensor, "externalBuffer", 0):
+            return "has an external buffer (not supported)"
+        if self.has_data(tensor):
+            stored = _data_size(self.buffers[tensor.buffer])
+            item = _ITEM_BYTES.get(tensor.type)
+            if item is None:
+                return f"is a constant of type {_TYPE_NAMES[tensor.type]}"
+            if stored != elements * item:
+                return (
+                    f"has {stored} bytes of data, its shape {shape} of "
+                    f"{_TYPE_NAMES[tensor.type]} needs {elements * item}"
+                )
+        return _quantization_problem(tensor, shape)
+
+    def has_data(self, tensor: schema.TensorT) -> bool:
+        """Whether tensor is a constant: a buffer with data inside the file."""
+        b = tensor.buffer
+        if not 0 < b < len(self.buffers) or b in self.past_end:
+            return False
+        return _data_size(self.buffers[b]) > 0
+
+    def signature_problems(self) -> list[str]:
+        found = []
+        graphs = self.model.subgraphs
+        for s, sig in enumerate(self.model.signatureDefs or []):
+            if not 0 <= sig.subgraphIndex < len(graphs):
+                found.append(f"signature {s}: subgraph {sig.subgraphIndex} does not exist")
+                continue
+            count = len(graphs[sig.subgraphIndex].tensors or [])
+            for entry in [*(sig.inputs or []), *(sig.outputs or [])]:
+                if not 0 <= entry.tensorIndex < count:
+                    found.append(f"signature {s}: tensor {entry.tensorIndex} does not exist")
+        return found
+
+    def weight_problems(self) -> list[str]:
+        """Constants holding NaN or Inf, and convolutions whose weights are all zero (a
+        file whose weights were wiped still runs, and finds nobody or ghosts)."""
+        found = []
+        for graph in self.model.subgraphs:
+            tensors = graph.tensors or []
+            producer = {o: op for op in graph.operators or [] for o in _indices(op.outputs)}
+            for t, tensor in enumerate(tensors):
+                values = self.values(tensor)
+                if (
+                    values is not None
+                    and values.dtype.kind == "f"
+                    and not np.isfinite(values).all()
+                ):
+                    found.append(f"tensor {t} ({_name(tensor)}): weights hold NaN or Inf")
+            for k, op in enumerate(graph.operators or []):
+                if self.builtin(op) not in (_OP.CONV_2D, _OP.DEPTHWISE_CONV_2D):
+                    continue
+                weights = int(op.inputs[1])
+                source = producer.get(weights)
+                if source is not None and self.builtin(source) == _OP.DEQUANTIZE:
+                    weights = int(source.inputs[0])  # float16 weights behind a DEQUANTIZE
+                values = self.values(tensors[weights])
+                if values is not None and _all_zero(values, tensors[weights]):
+                    found.append(f"operator {k}: the weights of tensor {weights} are all zero")
+        return found
+
+    def builtin(self, op: schema.OperatorT) -> int:
+        return _builtin(self.codes[op.opcodeIndex])
+
+    def values(self, tensor: schema.TensorT) -> np.ndarray | None:
+        """A constant's values in its stored type (inline data only), else None."""
+        dtype = _NUMPY.get(tensor.type)
+        if dtype is None or not self.has_data(tensor):
+            return None
+        data = self.buffers[tensor.buffer].data
+        if data is None or len(data) == 0:
+            return None
+        return np.frombuffer(np.asarray(data, dtype=np.uint8).tobytes(), dtype=dtype)
+
+
+def _quantization_problem(tensor: schema.TensorT, shape: list[int]) -> str | None:
+    q = tensor.quantization
+    if q is None or q.scale is None or len(q.scale) == 0:
+        return None
+    scale = np.asarray(q.scale, dtype=np.float64)
+    zero = np.asarray(q.zeroPoint if q.zeroPoint is not None else [], dtype=np.float64)
+    low, high = SCALE_RANGE
+    if not (np.isfinite(scale).all() and (scale >= low).all() and (scale <= high).all()):
+        return f"has a quantization scale outside [{low:g}, {high:g}] ({scale[0]:g} ...)"
+    if zero.size not in (0, scale.size):
+        return f"has {scale.size} quantization scales but {zero.size} zero points"
+    limits = _INT_RANGES.get(tensor.type)
+    if limits and zero.size and not ((zero >= limits[0]) & (zero <= limits[1])).all():
+        return f"has a zero point outside {_TYPE_NAMES[tensor.type]}'s range {limits}"
+    if scale.size > 1:
+        axis = q.quantizedDimension
+        if not 0 <= axis < len(shape) or shape[axis] != scale.size:
+            return f"has {scale.size} per-channel scales on dimension {axis} of shape {shape}"
+    return None
 
 
 def _all_zero(values: np.ndarray, tensor: schema.TensorT) -> bool:
@@ -270,173 +474,6 @@ def _all_zero(values: np.ndarray, tensor: schema.TensorT) -> bool:
     return bool((values.reshape(tensor.shape) == zero.reshape(shape)).all())
 
 
-def _values(model: schema.ModelT, tensor: schema.TensorT) -> np.ndarray | None:
-    """A constant's values in its stored type (inline data only), else None."""
-    dtype = {
-        _TYPE.FLOAT32: "<f4",
-        _TYPE.FLOAT16: "<f2",
-        _TYPE.UINT8: "u1",
-        _TYPE.INT8: "i1",
-        _TYPE.INT32: "<i4",
-    }.get(tensor.type)
-    buffers = model.buffers or []
-    if dtype is None or not 0 < tensor.buffer < len(buffers):
-        return None
-    data = buffers[tensor.buffer].data
-    if data is None or len(data) == 0:
-        return None
-    return np.frombuffer(np.asarray(data, dtype=np.uint8).tobytes(), dtype=dtype)
-
-
-def _graph_problems(model: schema.ModelT, graph: schema.SubGraphT) -> Iterator[str]:
-    tensors = graph.tensors or []
-    count = len(tensors)
-    constant = set()
-    for t, tensor in enumerate(tensors):
-        problem = _tensor_problem(model, tensor)
-        if problem:
-            yield f"tensor {t} ({_name(tensor)}): {problem}"
-        elif _has_data(model, tensor):
-            constant.add(t)
-    for side in ("inputs", "outputs"):
-        indices = _indices(getattr(graph, side))
-        if not indices:
-            yield f"the graph has no {side}"
-        for i in indices:
-            if not 0 <= i < count:
-                yield f"graph {side[:-1]} {i} is not a tensor (the graph has {count})"
-        if len(set(indices)) != len(indices):
-            yield f"graph {side} {indices} list a tensor twice"
-    written = {i for i in _indices(graph.inputs) if 0 <= i < count}
-    written |= {t for t, tensor in enumerate(tensors) if tensor.isVariable}
-    for i in written & constant:
-        yield f"graph input {i} is a constant"
-    codes = model.operatorCodes or []
-    for k, op in enumerate(graph.operators or []):
-        if not 0 <= op.opcodeIndex < len(codes):
-            yield f"operator {k}: opcode index {op.opcodeIndex} (the model has {len(codes)})"
-            continue
-        builtin = _builtin(codes[op.opcodeIndex])
-        name = _OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
-        rule = OPS.get(builtin)
-        inputs, outputs = _indices(op.inputs), _indices(op.outputs)
-        for problem in _op_problems(op, rule, inputs, outputs, count, written, constant):
-            yield f"operator {k} ({name}): {problem}"
-        written.update(i for i in outputs if 0 <= i < count)
-    for i in _indices(graph.outputs):
-        if 0 <= i < count and i not in written and i not in constant:
-            yield f"graph output {i} is never written"
-
-
-def _op_problems(
-    op: schema.OperatorT,
-    rule: OpRule | None,
-    inputs: list[int],
-    outputs: list[int],
-    count: int,
-    written: set[int],
-    constant: set[int],
-) -> Iterator[str]:
-    if rule is not None:
-        low, high = rule.inputs
-        if not low <= len(inputs) <= high:
-            yield (
-                f"{len(inputs)} inputs (expected {low}..{high})"
-                if low != high
-                else (f"{len(inputs)} inputs (expected {low})")
-            )
-        if len(outputs) != rule.outputs:
-            yield f"{len(outputs)} outputs (expected {rule.outputs})"
-    for position, i in enumerate(inputs):
-        if i == -1 and rule is not None and position in rule.optional:
-            continue
-        if not 0 <= i < count:
-            yield f"input {position} is tensor {i} (the graph has {count})"
-        elif i not in written and i not in constant:
-            yield f"input {position} (tensor {i}) is read before any operator writes it"
-    if not outputs:
-        yield "no outputs"
-    for position, i in enumerate(outputs):
-        if not 0 <= i < count:
-            yield f"output {position} is tensor {i} (the graph has {count})"
-        elif i in written:
-            yield f"output {position} (tensor {i}) is already written by the graph or an operator"
-        elif i in constant:
-            yield f"output {position} (tensor {i}) is a constant"
-    if rule is None or rule.options is None:
-        return
-    if op.builtinOptionsType != rule.options or op.builtinOptions is None:
-        yield f"options of type {op.builtinOptionsType} (expected {rule.options})"
-    elif rule.check is not None:
-        yield from rule.check(op.builtinOptions)
-
-
-def _tensor_problem(model: schema.ModelT, tensor: schema.TensorT) -> str | None:
-    buffers = model.buffers or []
-    if tensor.type not in _TYPE_NAMES:
-        return f"unknown type {tensor.type}"
-    shape = _indices(tensor.shape)
-    if len(shape) > MAX_RANK:
-        return f"rank {len(shape)} (at most {MAX_RANK})"
-    if any(d < 0 for d in shape):
-        return f"shape {shape} has a negative size"
-    elements = math.prod(shape)
-    if elements > MAX_ELEMENTS:
-        return f"shape {shape} holds {elements:,} elements (at most {MAX_ELEMENTS:,})"
-    if not 0 <= tensor.buffer < max(len(buffers), 1):
-        return f"buffer {tensor.buffer} (the model has {len(buffers)})"
-    if tensor.sparsity is not None:
-        return "sparse tensors are not supported"
-    if getattr(tensor, "externalBuffer", 0):
-        return "external buffers are not supported"
-    if _has_data(model, tensor):
-        stored = _data_size(model.buffers[tensor.buffer])
-        item = _ITEM_BYTES.get(tensor.type)
-        if item is None:
-            return f"constant of type {_TYPE_NAMES[tensor.type]}"
-        if stored != elements * item:
-            return (
-                f"buffer {tensor.buffer} holds {stored} bytes, shape {shape} of "
-                f"{_TYPE_NAMES[tensor.type]} needs {elements * item}"
-            )
-    return _quantization_problem(tensor, shape)
-
-
-def _quantization_problem(tensor: schema.TensorT, shape: list[int]) -> str | None:
-    q = tensor.quantization
-    if q is None or q.scale is None or len(q.scale) == 0:
-        return None
-    scale = np.asarray(q.scale, dtype=np.float64)
-    zero = np.asarray(q.zeroPoint if q.zeroPoint is not None else [], dtype=np.float64)
-    low, high = SCALE_RANGE
-    if not (np.isfinite(scale).all() and (scale >= low).all() and (scale <= high).all()):
-        return f"quantization scale {scale[0]:g}... outside [{low:g}, {high:g}]"
-    if zero.size not in (0, scale.size):
-        return f"{scale.size} quantization scales but {zero.size} zero points"
-    limits = _INT_RANGES.get(tensor.type)
-    if limits and zero.size and not ((zero >= limits[0]) & (zero <= limits[1])).all():
-        return f"zero point outside {_TYPE_NAMES[tensor.type]}'s range {limits}"
-    if scale.size > 1:
-        axis = q.quantizedDimension
-        if not 0 <= axis < len(shape) or shape[axis] != scale.size:
-            return f"{scale.size} per-channel scales on dimension {axis} of shape {shape}"
-    return None
-
-
-def _signature_problems(model: schema.ModelT) -> list[str]:
-    found = []
-    graphs = model.subgraphs or []
-    for s, sig in enumerate(model.signatureDefs or []):
-        if not 0 <= sig.subgraphIndex < len(graphs):
-            found.append(f"signature {s}: subgraph {sig.subgraphIndex} does not exist")
-            continue
-        count = len(graphs[sig.subgraphIndex].tensors or [])
-        for entry in [*(sig.inputs or []), *(sig.outputs or [])]:
-            if not 0 <= entry.tensorIndex < count:
-                found.append(f"signature {s}: tensor {entry.tensorIndex} does not exist")
-    return found
-
-
 def _builtin(code: schema.OperatorCodeT) -> int:
     return max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
 
@@ -447,11 +484,6 @@ def _indices(values: Any) -> list[int]:
 
 def _name(tensor: schema.TensorT) -> str:
     return (tensor.name or b"").decode("utf-8", "replace")[:60]
-
-
-def _has_data(model: schema.ModelT, tensor: schema.TensorT) -> bool:
-    buffers = model.buffers or []
-    return 0 < tensor.buffer < len(buffers) and _data_size(buffers[tensor.buffer]) > 0
 
 
 def _data_size(buffer: schema.BufferT) -> int:
