@@ -128,7 +128,7 @@ def read_json(path: str | Path, what: str = "JSON file", limit: int = MAX_JSON_B
     except RecursionError:
         raise PosenetError(f"{path}: {what} is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits
-        raise PosenetError(f"{path}: not a valid {what} ({_first_line(exc)})") from None
+        raise PosenetError(f"{path}: not a {what} ({_first_line(exc)})") from None
     depth = _depth(value)
     if depth > MAX_JSON_DEPTH:
         raise PosenetError(

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ._inputs import check_exists, read_json
 from .errors import PosenetError
 from .image import as_rgb, check_size
 from .keypoints import COCO_NAMES, NUM_KEYPOINTS
@@ -62,6 +62,8 @@ SUMMARY: tuple[tuple[str, str, str], ...] = (
 #: Detections per image COCO's keypoint evaluation keeps (the highest scored).
 MAX_DETECTIONS = 20
 
+#: Largest annotation file read (COCO's train2017 keypoints file is 238 MB).
+MAX_ANNOTATION_BYTES = 512 << 20
 _ANNOTATION_KEYS = ("id", "image_id", "category_id", "keypoints", "num_keypoints", "area", "bbox")
 _INSTALL_HINT = "pip install 'posenet-toolkit[eval]'"
 
@@ -147,14 +149,8 @@ def load_annotations(source: str | Path | dict[str, Any]) -> KeypointSet:
         path = Path(source)
         if path.is_dir():
             raise PosenetError(f"{path}: is a folder, expected a COCO annotation .json file")
-        if not path.is_file():
-            raise PosenetError(f"{path}: no such annotation file")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PosenetError(f"{path}: not a JSON file ({exc})") from None
-        except OSError as exc:
-            raise PosenetError(f"{path}: cannot read it ({exc.strerror})") from None
+        check_exists(path, "annotation file", missing=f"{path}: no such annotation file")
+        data = read_json(path, "JSON file", limit=MAX_ANNOTATION_BYTES)
     if not isinstance(data, dict) or not all(
         isinstance(data.get(k), list) for k in ("images", "annotations", "categories")
     ):

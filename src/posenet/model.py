@@ -20,6 +20,7 @@ from .errors import PosenetError
 from .files import write_atomic
 from ._inputs import check_exists, read_input
 from .formats import MAX_MODEL_BYTES, detect_format, read_network, source_files
+from .formats.known import resemblance
 from .network import DEFAULT_GEOMETRY, with_output_stride
 from .runtime import infer_stride
 from .sizes import round_side
@@ -119,12 +120,16 @@ def load(
     """
     name, path = resolve(model)
     options: dict[str, Any] = {}
-    if detect_format(path) == "tflite":
+    kind = detect_format(path)
+    by_path = Path(name).expanduser() == path  # a registry name's files were checked by sha256
+    if kind == "tflite":
         loaded = load_tflite(path, name)
         if output_stride in (None, loaded.output_stride) and not float16:
+            _warn_if_changed(path, kind, by_path)
             return loaded
         options = loaded.decoder_options
     network = read_network(path)
+    _warn_if_changed(path, kind, by_path)
     stride = output_stride or network.native_output_stride
     network = with_output_stride(network, stride, geometry=geometry)
     size = _default_size(stride)
@@ -135,6 +140,13 @@ def load(
     return LoadedModel(
         tflite=data, name=name, decoder_options=options, input_size=size, output_stride=stride
     )
+
+
+def _warn_if_changed(path: Path, kind: str, by_path: bool) -> None:
+    """One warning line when a file read without error is a registry model with other
+    bytes (formats.known): it runs, but its poses are not the published model's."""
+    if by_path and (warning := resemblance(path, kind)):
+        log.warning("warning: %s", warning)
 
 
 def _default_size(stride: int) -> tuple[int, int]:

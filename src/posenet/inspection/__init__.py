@@ -37,21 +37,30 @@ def inspect_model(model: str | Path, size: str | tuple[int, int] | None = None) 
     missing, unknown or (beyond description) damaged files.
     """
     from ..formats import detect_format
+    from ..formats.known import resemblance
     from ..model import resolve
 
     requested = _requested_size(size)
     _, path = resolve(model)
-    if path.is_file() and path.stat().st_size == 0:
-        raise PosenetError(f"{path}: is empty (0 bytes)")
     kind = detect_format(path)
-    report = _describe(kind, path, requested)
+    report = _describe_at(kind, path, requested)
+    try:
+        if changed := resemblance(path, kind):
+            report = dataclasses.replace(report, notes=(*report.notes, changed))
+    except PosenetError as exc:  # a registry model's weights read in another layout
+        report = dataclasses.replace(report, problems=(*report.problems, str(exc)))
+    return report
+
+
+def _describe_at(kind: str, path: Path, requested: tuple[int, int] | None) -> Report:
+    """The report at the requested size, rounded as detect would round it (with a note)."""
     from ..network import OUTPUT_STRIDES
     from ..sizes import resolve_size
 
+    report = _describe(kind, path, requested)
     stride = report.posenet.output_stride if report.posenet is not None else None
     if requested is None or stride not in OUTPUT_STRIDES:
         return report
-
     rounded = resolve_size(requested, stride)
     if rounded == requested:
         return report

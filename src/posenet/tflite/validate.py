@@ -290,6 +290,7 @@ class _Checker:
                 yield f"graph {side} {indices} list a tensor twice"
         written = {i for i in _indices(graph.inputs) if 0 <= i < count}
         written |= {t for t, tensor in enumerate(tensors) if tensor.isVariable}
+        produced = {i for op in graph.operators or [] for i in _indices(op.outputs)}
         for i in sorted(written & constant):
             yield f"graph input {i} is a constant"
         for k, op in enumerate(graph.operators or []):
@@ -299,7 +300,8 @@ class _Checker:
                 continue
             builtin = _builtin(self.codes[op.opcodeIndex])
             name = _OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
-            for problem in self.op_problems(op, OPS.get(builtin), tensors, written, constant):
+            rule = OPS.get(builtin)
+            for problem in self.op_problems(op, rule, tensors, written, constant, produced):
                 yield f"operator {k} ({name}): {problem}"
             written.update(i for i in _indices(op.outputs) if 0 <= i < count)
         for i in _indices(graph.outputs):
@@ -313,7 +315,9 @@ class _Checker:
         tensors: list[schema.TensorT],
         written: set[int],
         constant: set[int],
+        produced: set[int],
     ) -> Iterator[str]:
+        """written: tensors written so far; produced: by any operator of the graph."""
         inputs, outputs, count = _indices(op.inputs), _indices(op.outputs), len(tensors)
         if rule is not None:
             low, high = rule.inputs
@@ -327,7 +331,7 @@ class _Checker:
                 yield f"input {position} is tensor {i} (the graph has {count})"
             elif i in written or i in constant or tensors[i].buffer in self.past_end:
                 continue
-            elif tensors[i].buffer > 0:
+            elif i not in produced:
                 yield (
                     f"input {position}: weight tensor {i} ({_name(tensors[i])}) has an empty "
                     f'buffer (LiteRT stops with "Input tensor {i} lacks data")'
@@ -510,7 +514,8 @@ try:
     interpreter.invoke()
 except Exception as exc:
     lines = [line for line in str(exc).splitlines() if line.strip()]
-    print(lines[0] if lines else type(exc).__name__, file=sys.stderr)
+    reason = lines[0] if lines else type(exc).__name__
+    print(reason.replace("Node number", "; node number"), file=sys.stderr)
     sys.exit(3)
 """
 
