@@ -95,9 +95,8 @@ class Outcome:
         elif self.returncode not in (0, 2):
             found.append(f"exit {self.returncode}")
         lines = self.stderr_lines
-        if self.returncode == 2 and (len(lines) != 1 or not lines[0].startswith("posenet: error:")):
-            found.append(f"{len(lines)} stderr lines")
-        elif self.returncode == 0 and len(lines) > 1:
+        one_error = len(lines) == 1 and lines[0].startswith("posenet: error:")
+        if (self.returncode == 2 and not one_error) or (self.returncode == 0 and len(lines) > 1):
             found.append(f"{len(lines)} stderr lines")
         return found
 
@@ -289,9 +288,7 @@ def make_case(fmt: str, index: int, seed: int, folder: Path) -> Case:
         commands = [["detect", str(target), "--json", "-"]]
         inputs = [target]
     else:
-        report = rng.choice(
-            [["--json", "-"], [], ["--html", str(folder / "out" / "report.html")]]
-        )
+        report = rng.choice([["--json", "-"], [], ["--html", str(folder / "out" / "report.html")]])
         commands = [
             ["detect", str(PHOTO), "--model", str(target), "--json", "-"],
             ["inspect", str(target), *report],
@@ -389,8 +386,9 @@ def _pick_op(rng: random.Random, model):
 
 
 def _bad_index(rng: random.Random, count: int) -> int:
-    return rng.choice([-1, -1, -2, count, count + rng.randrange(1, 1000), 2**31 - 1,
-                       rng.randrange(count)])  # fmt: skip
+    return rng.choice(
+        [-1, -1, -2, count, count + rng.randrange(1, 1000), 2**31 - 1, rng.randrange(count)]
+    )
 
 
 def _edit_op_index(rng, model) -> str:
@@ -706,11 +704,15 @@ def _tfjs(rng: random.Random, folder: Path) -> tuple[str, Path]:
         elif choice == "bom":
             text = "\ufeff" + text
         elif choice == "huge int":
-            text = text.replace('"shape": [1, 1, 384, 32]', '"shape": [1, 1, 384, 1' + "0" * 5000 + "]", 1)
+            text = text.replace(
+                '"shape": [1, 1, 384, 32]', '"shape": [1, 1, 384, 1' + "0" * 5000 + "]", 1
+            )
         elif choice == "huge float":
             text = text.replace('"shape": [1, 1, 384, 32]', '"shape": [1, 1, 384, 1e999]', 1)
         else:
-            (target / "posenet.json").write_bytes(text.replace("Const", "C\xe9nst").encode("latin-1"))
+            (target / "posenet.json").write_bytes(
+                text.replace("Const", "C\xe9nst").encode("latin-1")
+            )
             text = None
         what = f"json text: {choice}"
         if text is None:
@@ -720,9 +722,15 @@ def _tfjs(rng: random.Random, folder: Path) -> tuple[str, Path]:
         weights, what = _tfjs_bin(rng, weights, target)
     elif kind == "signature":
         model["signature"] = rng.choice(
-            [None, [], {"inputs": []}, {"inputs": {"x": 5}}, {"inputs": {"x": {"tensorShape": 3}}},
-             {"inputs": {"x": {"tensorShape": {"dim": [{"size": "-5"}, {"size": "x"}]}}}},
-             {"outputs": 7}]  # fmt: skip
+            [
+                None,
+                [],
+                {"inputs": []},
+                {"inputs": {"x": 5}},
+                {"inputs": {"x": {"tensorShape": 3}}},
+                {"inputs": {"x": {"tensorShape": {"dim": [{"size": "-5"}, {"size": "x"}]}}}},
+                {"outputs": 7},
+            ]
         )
         what = f"signature = {model['signature']!r}"
     if text is None:
@@ -892,13 +900,24 @@ def _tfjs_attr(rng: random.Random, model: dict) -> str:
     choice = rng.choice(["strides", "dilations", "padding", "data_format", "fused_ops", "T"])
     if choice in ("strides", "dilations"):
         value = rng.choice(
-            [[1, 0, 0, 1], [1, 2**40, 2**40, 1], [1, -2, -2, 1], [1, 2], [1, 3, 3, 1],
-             ["1", "x", "1", "1"], [1, 1.5, 1.5, 1], None, [1, 1000, 1000, 1]]  # fmt: skip
+            [
+                [1, 0, 0, 1],
+                [1, 2**40, 2**40, 1],
+                [1, -2, -2, 1],
+                [1, 2],
+                [1, 3, 3, 1],
+                ["1", "x", "1", "1"],
+                [1, 1.5, 1.5, 1],
+                None,
+                [1, 1000, 1000, 1],
+            ]
         )
         attr[choice] = {"list": {"i": value}} if value is not None else None
     elif choice == "padding":
         value = rng.choice(["FOO", "VALID", "", "!!!notbase64", "EXPLICIT"])
-        attr["padding"] = {"s": base64.b64encode(value.encode()).decode() if value != "!!!notbase64" else value}
+        attr["padding"] = {
+            "s": base64.b64encode(value.encode()).decode() if value != "!!!notbase64" else value
+        }
     elif choice == "data_format":
         attr["data_format"] = {"s": base64.b64encode(b"NCHW").decode()}
     elif choice == "fused_ops":
@@ -941,8 +960,19 @@ def _pb(rng: random.Random, folder: Path) -> tuple[str, Path]:
     data = PB.read_bytes()
     target = folder / "model.pb"
     kind = rng.choice(
-        ["const shape", "const shape", "const content", "const dtype", "const values",
-         "attr", "attr", "node", "truncate", "bit flips", "int overwrite"]  # fmt: skip
+        [
+            "const shape",
+            "const shape",
+            "const content",
+            "const dtype",
+            "const values",
+            "attr",
+            "attr",
+            "node",
+            "truncate",
+            "bit flips",
+            "int overwrite",
+        ]
     )
     if kind in ("truncate", "bit flips", "int overwrite"):
         target.write_bytes(_byte_mutation(rng, kind, data))
@@ -958,8 +988,16 @@ def _pb(rng: random.Random, folder: Path) -> tuple[str, Path]:
     what = kind
     if kind == "const shape":
         shape = rng.choice(
-            [[2**20, 2**20], [1000, 1000, 1000], [-1, 3], [0], [2**62, 2**62], [1] * 40,
-             [3, 3, 3, 2**40], [2**31, 2]]  # fmt: skip
+            [
+                [2**20, 2**20],
+                [1000, 1000, 1000],
+                [-1, 3],
+                [0],
+                [2**62, 2**62],
+                [1] * 40,
+                [3, 3, 3, 2**40],
+                [2**31, 2],
+            ]
         )
         del tensor.tensor_shape.dim[:]
         for d in shape:
@@ -1020,8 +1058,20 @@ def _pb(rng: random.Random, folder: Path) -> tuple[str, Path]:
 def _image(rng: random.Random, folder: Path) -> tuple[str, Path]:
     source = rng.choice(PHOTOS)
     kind = rng.choice(
-        ["truncate", "bit flips", "bit flips", "mode", "mode", "mode", "format", "geometry",
-         "header", "exif", "file system", "garbage"]  # fmt: skip
+        [
+            "truncate",
+            "bit flips",
+            "bit flips",
+            "mode",
+            "mode",
+            "mode",
+            "format",
+            "geometry",
+            "header",
+            "exif",
+            "file system",
+            "garbage",
+        ]
     )
     if kind in ("truncate", "bit flips"):
         data = source.read_bytes()
@@ -1035,10 +1085,18 @@ def _image(rng: random.Random, folder: Path) -> tuple[str, Path]:
         return _image_mode(rng, photo, folder)
     if kind == "format":
         fmt, suffix, options = rng.choice(
-            [("JPEG", ".jpg", {"progressive": True}), ("JPEG", ".jpg", {"quality": 1}),
-             ("PNG", ".png", {"optimize": True}), ("GIF", ".gif", {}), ("WEBP", ".webp", {}),
-             ("BMP", ".bmp", {}), ("TIFF", ".tif", {"compression": "tiff_deflate"}),
-             ("PPM", ".ppm", {}), ("ICO", ".ico", {}), ("TGA", ".tga", {})]  # fmt: skip
+            [
+                ("JPEG", ".jpg", {"progressive": True}),
+                ("JPEG", ".jpg", {"quality": 1}),
+                ("PNG", ".png", {"optimize": True}),
+                ("GIF", ".gif", {}),
+                ("WEBP", ".webp", {}),
+                ("BMP", ".bmp", {}),
+                ("TIFF", ".tif", {"compression": "tiff_deflate"}),
+                ("PPM", ".ppm", {}),
+                ("ICO", ".ico", {}),
+                ("TGA", ".tga", {}),
+            ]
         )
         target = folder / f"image{suffix}"
         if fmt == "GIF" and rng.random() < 0.5:
@@ -1074,8 +1132,27 @@ def _image(rng: random.Random, folder: Path) -> tuple[str, Path]:
 
 
 def _image_mode(rng: random.Random, photo: Image.Image, folder: Path) -> tuple[str, Path]:
-    mode = rng.choice(["L", "LA", "P", "PA", "1", "RGBA", "CMYK", "YCbCr", "LAB", "HSV",
-                       "I;16", "I", "I big", "F 0-1", "F 0-255", "F wide", "F nan"])  # fmt: skip
+    mode = rng.choice(
+        [
+            "L",
+            "LA",
+            "P",
+            "PA",
+            "1",
+            "RGBA",
+            "CMYK",
+            "YCbCr",
+            "LAB",
+            "HSV",
+            "I;16",
+            "I",
+            "I big",
+            "F 0-1",
+            "F 0-255",
+            "F wide",
+            "F nan",
+        ]
+    )
     grey = np.asarray(photo.convert("L"), dtype=np.float64)
     if mode.startswith("F"):
         values = {
@@ -1112,8 +1189,9 @@ def _image_header(rng: random.Random, photo: Image.Image, folder: Path) -> tuple
     buffer = io.BytesIO()
     photo.save(buffer, "PNG")
     data = bytearray(buffer.getvalue())
-    width, height = rng.choice([(65535, 65535), (0, 10), (2**31 - 1, 1), (100000, 100000),
-                                (1, 2**30)])  # fmt: skip
+    width, height = rng.choice(
+        [(65535, 65535), (0, 10), (2**31 - 1, 1), (100000, 100000), (1, 2**30)]
+    )
     header = struct.pack(">II", width, height) + bytes(data[24:29])
     data[16:29] = header
     data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + header))
@@ -1123,8 +1201,9 @@ def _image_header(rng: random.Random, photo: Image.Image, folder: Path) -> tuple
 
 
 def _image_file_system(rng: random.Random, photo: Image.Image, folder: Path) -> tuple[str, Path]:
-    choice = rng.choice(["fifo", "dev zero", "folder", "loop", "dangling", "empty",
-                         "no permission", "odd name"])  # fmt: skip
+    choice = rng.choice(
+        ["fifo", "dev zero", "folder", "loop", "dangling", "empty", "no permission", "odd name"]
+    )
     target = folder / "image.jpg"
     if choice == "fifo":
         os.mkfifo(target)
@@ -1218,8 +1297,19 @@ def fuzz_env(home: Path) -> dict[str, str]:
 # -- the long run ------------------------------------------------------------------------------
 
 
-_COLUMNS = ("cases", "runs", "exit 0", "exit 2", "signals", "hangs", "exit-1s",
-            "stderr", "changed inputs", "max RSS MB", "s/run")  # fmt: skip
+_COLUMNS = (
+    "cases",
+    "runs",
+    "exit 0",
+    "exit 2",
+    "signals",
+    "hangs",
+    "exit-1s",
+    "stderr",
+    "changed inputs",
+    "max RSS MB",
+    "s/run",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1269,7 +1359,9 @@ def main(argv: list[str] | None = None) -> int:
             counts["s/run"] = seconds / max(counts["runs"], 1)
             rows.append((fmt, counts))
             print(_table(rows[-1:]), flush=True)
-    print(f"\nseed {args.seed}, time limit {args.time_limit:g} s, RLIMIT_AS {MEMORY_LIMIT >> 20} MB")
+    print(
+        f"\nseed {args.seed}, time limit {args.time_limit:g} s, RLIMIT_AS {MEMORY_LIMIT >> 20} MB"
+    )
     print(_table(rows))
     return 1 if failures else 0
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+<<<<<<< HEAD
+=======
+import logging
+import socket
+import struct
+>>>>>>> b4cbbb9 (tests: honest messages for FIFOs, devices, symlink loops, dangling links and unreadable files (as nobody when root); bounded JSON; wide grey modes by the documented rule; quiet corrupt EXIF; known-model warnings and refusals; light CLI import and Ctrl-C; --debug)
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +18,29 @@ from PIL import Image
 from posenet.cli import main
 
 from .conftest import CORAL, IMAGES
+<<<<<<< HEAD
 from .helpers import png_bomb
+=======
+from .fuzzing import run_cli
+
+
+def _png_bomb(path: Path, width: int, height: int) -> Path:
+    """A real, valid 1-bit PNG of width x height black pixels: a few hundred KB on disk,
+    `width * height` pixels once decoded (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the packed bits
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
+    path.write_bytes(png + chunk(b"IEND", b""))
+    return path
+>>>>>>> b4cbbb9 (tests: honest messages for FIFOs, devices, symlink loops, dangling links and unreadable files (as nobody when root); bounded JSON; wide grey modes by the documented rule; quiet corrupt EXIF; known-model warnings and refusals; light CLI import and Ctrl-C; --debug)
 
 
 def _bad_inputs(tmp: Path) -> dict[str, list[str]]:
@@ -98,3 +126,69 @@ def test_real_process_exit_code_and_clean_stderr(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr == f"posenet: error: {tmp_path / 'nope.jpg'}: no such file or folder\n"
+<<<<<<< HEAD
+=======
+
+
+def test_outputs_are_not_overwritten_without_force(tmp_path, capsys):
+    existing = tmp_path / "out.json"
+    existing.write_text("keep me")
+    assert main(["detect", str(IMAGES / "test_couple.jpg"), "--json", str(existing)]) == 2
+    assert existing.read_text() == "keep me"
+    assert "--force" in capsys.readouterr().err
+
+
+def test_importing_the_cli_is_light():
+    """posenet/__init__ imports its public names lazily: until main() runs, nothing heavy
+    is loaded, so Ctrl-C at start-up reaches main's one-line handler."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, posenet.cli; print(sorted({'numpy', 'PIL', "
+            "'numba', 'ai_edge_litert'} & set(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert proc.stdout.strip() == "[]"
+
+
+def test_interrupt_while_importing_is_one_line(capsys, monkeypatch):
+    def interrupted(name: str, *args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("importlib.import_module", interrupted)
+    assert main(["detect", "x.jpg"]) == 130
+    assert capsys.readouterr().err == "posenet: interrupted\n"
+
+
+def test_ctrl_c_during_start_up_is_one_line(tmp_path):
+    """A real SIGINT while the model is being fetched from a mirror that never answers."""
+    with socket.socket() as mirror:
+        mirror.bind(("127.0.0.1", 0))
+        mirror.listen(1)
+        env = {
+            "POSENET_HOME": str(tmp_path),
+            "POSENET_MIRROR": f"http://127.0.0.1:{mirror.getsockname()[1]}",
+            "POSENET_OFFLINE": "1",
+        }
+        outcome = run_cli(["detect", str(IMAGES / "frisbee.jpg")], env, interrupt_after=3.0)
+    assert (outcome.returncode, outcome.stderr) == (130, "posenet: interrupted\n")
+
+
+def test_internal_errors_are_one_line_and_debug_shows_the_traceback(capsys, monkeypatch):
+    def bug(*args):
+        raise RuntimeError("a bug\nwith a second line")
+
+    monkeypatch.setattr("posenet.store.is_cached", bug)
+    assert main(["models", "list"]) == 1
+    assert capsys.readouterr().err == (
+        "posenet: internal error: RuntimeError: a bug (--debug shows the traceback)\n"
+    )
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["--debug", "models", "list"])
+    logging.getLogger("posenet").setLevel(logging.NOTSET)
+>>>>>>> b4cbbb9 (tests: honest messages for FIFOs, devices, symlink loops, dangling links and unreadable files (as nobody when root); bounded JSON; wide grey modes by the documented rule; quiet corrupt EXIF; known-model warnings and refusals; light CLI import and Ctrl-C; --debug)

@@ -1,14 +1,25 @@
-"""Image loading: every common mode becomes uint8 RGB, EXIF rotation is applied."""
+"""Image loading: every common mode becomes uint8 RGB (deep grey by a documented rule, or
+refused), EXIF rotation is applied, Pillow's warnings stay off the terminal."""
 
 from __future__ import annotations
 
+import logging
 import math
+import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from posenet.image import as_rgb, find_images, fit, load_image, symmetric_padding
+from posenet.errors import PosenetError
+from posenet.image import (
+    WIDE_MODE_RULE,
+    as_rgb,
+    find_images,
+    fit,
+    load_image,
+    symmetric_padding,
+)
 
 from .conftest import IMAGES
 
@@ -119,3 +130,56 @@ def test_find_images_expands_folders_sorted(tmp_path):
     for name in ("b.jpg", "a.png", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
     assert [p.name for p in find_images([tmp_path])] == ["a.png", "b.jpg"]
+
+
+def _grey(photo: Image.Image) -> np.ndarray:
+    return np.asarray(photo.convert("L"), dtype=np.float64)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (lambda g: (g / 255).astype(np.float32), lambda g: g),  # float 0..1: * 255
+        (lambda g: g.astype(np.float32), lambda g: g),  # float 0..255: as is
+        (lambda g: g.astype(np.int32), lambda g: g),  # 32-bit integer 0..255: as is
+        (lambda g: (g * 257).astype(np.int32), lambda g: g),  # 32-bit integer 0..65535: / 257
+    ],
+    ids=["float 0-1", "float 0-255", "int32 0-255", "int32 0-65535"],
+)
+def test_wide_grey_modes_follow_the_documented_rule(photo, tmp_path, values, expected):
+    """A float TIFF scaled 0-1 came out black, a 32-bit one saturated (issue #13)."""
+    grey = _grey(photo)
+    path = tmp_path / "wide.tif"
+    Image.fromarray(values(grey)).save(path)
+    assert Image.open(path).mode in ("F", "I")
+    pixels = load_image(path)
+    np.testing.assert_allclose(pixels[..., 0], expected(grey), atol=1)
+
+
+@pytest.mark.parametrize(
+    ("values", "found"),
+    [
+        (lambda g: (g * 1e6 - 5e7).astype(np.float32), "float grey image with values -"),
+        (lambda g: np.where(g > 128, np.nan, g / 255).astype(np.float32), "NaN or Inf"),
+        (lambda g: (g * 2**23).astype(np.int32), "32-bit integer grey image with values"),
+    ],
+    ids=["float wide", "float NaN", "int32 wide"],
+)
+def test_wide_grey_outside_the_rule_is_refused(photo, tmp_path, values, found):
+    path = tmp_path / "wide.tif"
+    Image.fromarray(values(_grey(photo))).save(path)
+    with pytest.raises(PosenetError, match="no faithful 8-bit mapping") as caught:
+        load_image(path)
+    assert found in str(caught.value) and WIDE_MODE_RULE in str(caught.value)
+
+
+def test_corrupt_exif_is_read_quietly(photo, tmp_path, capsys, caplog):
+    """Pillow's 'Corrupt EXIF data' warning went to the user's terminal beside the results."""
+    path = tmp_path / "exif.jpg"
+    photo.save(path, exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff" + bytes(64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning escaping load_image fails the test
+        with caplog.at_level(logging.DEBUG, logger="posenet"):
+            pixels = load_image(path)
+    assert pixels.shape == (photo.height, photo.width, 3)
+    assert any("Corrupt EXIF" in r.getMessage() for r in caplog.records)
