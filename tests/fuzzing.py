@@ -284,17 +284,24 @@ def make_case(fmt: str, index: int, seed: int, folder: Path) -> Case:
     rng = random.Random(f"{seed}:{fmt}:{index}")
     mutate = _MAKERS[fmt]
     mutation, target = mutate(rng, folder)
+    out = folder / "out"
     if fmt == "image":
         commands = [["detect", str(target), "--json", "-"]]
         inputs = [target]
     else:
-        report = rng.choice([["--json", "-"], [], ["--html", str(folder / "out" / "report.html")]])
+        report = rng.choice([["--json", "-"], [], ["--html", str(out / "report.html")]])
         commands = [
             ["detect", str(PHOTO), "--model", str(target), "--json", "-"],
             ["inspect", str(target), *report],
         ]
+        other = rng.random()  # the other commands that read models, now and then
+        if other < 0.2:
+            commands.append(["explain", str(PHOTO), "--model", str(target), "--out", str(out)])
+        elif other < 0.3:
+            output = str(out / "exported.tflite")
+            commands.append(["export", str(target), "-o", output, "--check-image", str(PHOTO)])
         inputs = [PHOTO, *sorted(folder.rglob("*"))]
-    (folder / "out").mkdir()
+    out.mkdir()
     return Case(fmt, index, mutation, commands, inputs)
 
 
@@ -1297,7 +1304,7 @@ def fuzz_env(home: Path) -> dict[str, str]:
 # -- the long run ------------------------------------------------------------------------------
 
 
-_COLUMNS = (
+COLUMNS = (
     "cases",
     "runs",
     "exit 0",
@@ -1327,7 +1334,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="fuzz-home-") as home:
         env = fuzz_env(Path(home))
         for fmt in args.format or FORMATS:
-            counts = dict.fromkeys(_COLUMNS, 0)
+            counts = dict.fromkeys(COLUMNS, 0)
             counts["max RSS MB"] = 0.0
             seconds = 0.0
             indices = args.case or range(args.cases)
@@ -1367,12 +1374,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _table(rows: list[tuple[str, dict]]) -> str:
-    head = "| format | " + " | ".join(_COLUMNS) + " |"
-    rule = "|---|" + "---:|" * len(_COLUMNS)
+    head = "| format | " + " | ".join(COLUMNS) + " |"
+    rule = "|---|" + "---:|" * len(COLUMNS)
     lines = [head, rule]
     for fmt, counts in rows:
         cells = [
-            f"{counts[c]:.1f}" if isinstance(counts[c], float) else str(counts[c]) for c in _COLUMNS
+            f"{counts[c]:.1f}" if isinstance(counts[c], float) else str(counts[c]) for c in COLUMNS
         ]
         lines.append(f"| {fmt} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

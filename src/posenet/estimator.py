@@ -12,6 +12,7 @@ network on the current one.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
 from collections import deque
@@ -37,6 +38,8 @@ from .runtime import INPUT_TYPES, Runtime, RuntimePool
 from .sizes import DEFAULT_LONG_SIDE, MAX_SIDE, SIZE_FORMS, auto_size, parse_size, resolve_size
 
 __all__ = ["Estimator", "EstimatorSettings", "ImageLike", "estimate"]
+
+log = logging.getLogger(__name__)
 
 #: What estimate() and stream() take: a file path, a PIL image or uint8[H, W, 3|4] / [H, W].
 ImageLike = str | Path | Image.Image | np.ndarray
@@ -237,6 +240,8 @@ class Estimator:
         self._pool = RuntimePool(self._model.tflite, threads=s.threads)
         self._warm_up(first)
         self._pool.give(first)
+        if self._model.warning:  # said once the model is known to run
+            log.warning("warning: %s", self._model.warning)
 
     @classmethod
     def from_settings(cls, settings: EstimatorSettings) -> Estimator:

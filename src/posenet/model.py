@@ -7,6 +7,7 @@ TPU files are refused here, with the CPU model to use instead.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -16,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from . import store
+from ._inputs import check_exists, read_input
 from .errors import PosenetError
 from .files import write_atomic
-from ._inputs import check_exists, read_input
 from .formats import MAX_MODEL_BYTES, detect_format, read_network, source_files
 from .formats.known import resemblance
 from .network import DEFAULT_GEOMETRY, with_output_stride
@@ -45,6 +46,9 @@ class LoadedModel:
     decoder_options: options embedded in the file (Coral's PosenetDecoderOp), else {}.
     input_size: the input size the bytes were made for (the runtime can resize).
     output_stride: input pixels per output cell.
+    warning: one line for the user once the model runs, else "" (a registry model's
+        structure with other bytes, formats.known); not logged here, so that a model
+        that then fails to run is reported in one line, not two.
     """
 
     tflite: bytes
@@ -52,6 +56,7 @@ class LoadedModel:
     decoder_options: dict[str, Any] = field(default_factory=dict)
     input_size: tuple[int, int] | None = None
     output_stride: int = 16
+    warning: str = ""
 
 
 def resolve(model: str | Path | None) -> tuple[str, Path]:
@@ -76,7 +81,8 @@ def given_files(model: str | Path | None) -> list[Path]:
 
 def _names_a_path(model: str | Path) -> bool:
     text = str(model)
-    return isinstance(model, Path) or os.path.lexists(text) or "/" in text or text.endswith(".tflite")
+    named = isinstance(model, Path) or "/" in text or text.endswith(".tflite")
+    return named or os.path.lexists(text)
 
 
 def load_tflite(path: Path, name: str | None = None) -> LoadedModel:
@@ -125,11 +131,10 @@ def load(
     if kind == "tflite":
         loaded = load_tflite(path, name)
         if output_stride in (None, loaded.output_stride) and not float16:
-            _warn_if_changed(path, kind, by_path)
-            return loaded
+            return dataclasses.replace(loaded, warning=_changed(path, kind, by_path))
         options = loaded.decoder_options
     network = read_network(path)
-    _warn_if_changed(path, kind, by_path)
+    warning = _changed(path, kind, by_path)
     stride = output_stride or network.native_output_stride
     network = with_output_stride(network, stride, geometry=geometry)
     size = _default_size(stride)
@@ -138,15 +143,19 @@ def load(
         digest, lambda: build_tflite(network, size, stride, float16_weights=float16)
     )
     return LoadedModel(
-        tflite=data, name=name, decoder_options=options, input_size=size, output_stride=stride
+        tflite=data,
+        name=name,
+        decoder_options=options,
+        input_size=size,
+        output_stride=stride,
+        warning=warning,
     )
 
 
-def _warn_if_changed(path: Path, kind: str, by_path: bool) -> None:
-    """One warning line when a file read without error is a registry model with other
+def _changed(path: Path, kind: str, by_path: bool) -> str:
+    """The warning for a file read without error that is a registry model with other
     bytes (formats.known): it runs, but its poses are not the published model's."""
-    if by_path and (warning := resemblance(path, kind)):
-        log.warning("warning: %s", warning)
+    return (resemblance(path, kind) or "") if by_path else ""
 
 
 def _default_size(stride: int) -> tuple[int, int]:

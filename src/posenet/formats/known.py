@@ -90,8 +90,10 @@ def model_files(path: Path, kind: str) -> list[Path]:
 
     json_path, model = read_model_json(path)
     files = [json_path]
-    for group in model.get("weightsManifest") or []:
-        for name in group.get("paths") or [] if isinstance(group, dict) else []:
+    manifest = model.get("weightsManifest")
+    for group in manifest if isinstance(manifest, list) else []:
+        paths = group.get("paths") if isinstance(group, dict) else None
+        for name in paths if isinstance(paths, list) else []:
             if isinstance(name, str):
                 files.append(json_path.parent / name)
     return files
@@ -148,13 +150,16 @@ def layout_digest(path: Path) -> str:
 
 
 def _weight_entries(model: dict) -> list[Any]:
-    return [
-        [w.get("name"), w.get("shape"), w.get("dtype"), (w.get("quantization") or {}).get("dtype")]
-        for group in model.get("weightsManifest") or []
-        if isinstance(group, dict)
-        for w in group.get("weights") or []
-        if isinstance(w, dict) and isinstance(w.get("quantization") or {}, dict)
-    ]
+    """[name, shape, dtype, stored dtype] of each well-formed manifest entry, in order."""
+    entries = []
+    manifest = model.get("weightsManifest")
+    for group in manifest if isinstance(manifest, list) else []:
+        weights = group.get("weights") if isinstance(group, dict) else None
+        for w in weights if isinstance(weights, list) else []:
+            quant = w.get("quantization") or {} if isinstance(w, dict) else None
+            if isinstance(quant, dict):
+                entries.append([w.get("name"), w.get("shape"), w.get("dtype"), quant.get("dtype")])
+    return entries
 
 
 def _graphdef_structure(path: Path) -> list[Any]:
