@@ -32,7 +32,7 @@ from .tflite.flatbuffer import (
     read_model,
     write_model,
 )
-from .tflite.validate import validate
+from .tflite.validate import check_runnable, validate
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,10 @@ def load_tflite(path: Path, name: str | None = None) -> LoadedModel:
         raise PosenetError(
             f"{path}: is compiled for the Edge TPU and cannot run on a CPU; {cpu_twin(path)}"
         )
-    validate(flat, str(path))
+    validate(flat, str(path), len(data))
     cut, options = cut_posenet_decoder(flat)
+    runnable = data if cut is flat else write_model(cut)
+    check_runnable(runnable, str(path), parsed=cut)  # the cut graph; remembered by the Runtime
     graph = cut.subgraphs[0]
     shape = graph.tensors[graph.inputs[0]].shape
     grid = graph.tensors[graph.outputs[0]].shape
@@ -102,7 +104,7 @@ def load_tflite(path: Path, name: str | None = None) -> LoadedModel:
         raise PosenetError(f"{path}: not a PoseNet model (expected [1, H, W, C] input and outputs)")
     size = (int(shape[1]), int(shape[2]))
     return LoadedModel(
-        tflite=write_model(cut) if cut is not flat else data,
+        tflite=runnable,
         name=name or str(path),
         decoder_options=options,
         input_size=size,

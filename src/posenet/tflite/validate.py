@@ -203,15 +203,25 @@ def validate(model: schema.ModelT, source: str = "model", file_size: int | None 
         raise PosenetError(f"{source}: damaged TFLite model: {found[0]}{more}")
 
 
-def check_runnable(data: bytes, source: str = "model") -> None:
-    """Parse and validate TFLite bytes about to be given to LiteRT; for models with
-    operators outside OPS, also the one-time trial run in a child process."""
+#: sha256 of the bytes check_runnable passed in this process: a model read, cut and then
+#: given to the Runtime is checked once, and its 25-50 ms parse is not paid twice.
+_PASSED: set[str] = set()
+
+
+def check_runnable(data: bytes, source: str = "model", parsed: schema.ModelT | None = None) -> None:
+    """Check TFLite bytes about to be given to LiteRT (parsed: the same model already
+    read, to skip parsing it again); for models with operators outside OPS, also the
+    one-time trial run in a child process."""
     from .flatbuffer import read_model
 
-    model = read_model(data, source)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in _PASSED:
+        return
+    model = parsed if parsed is not None else read_model(data, source)
     validate(model, source, len(data))
     if unchecked_ops(model):
         trial_run(data, source)
+    _PASSED.add(digest)
 
 
 def unchecked_ops(model: schema.ModelT) -> list[str]:
@@ -441,7 +451,7 @@ class _Checker:
         data = self.buffers[tensor.buffer].data
         if data is None or len(data) == 0:
             return None
-        return np.frombuffer(np.asarray(data, dtype=np.uint8).tobytes(), dtype=dtype)
+        return np.frombuffer(np.ascontiguousarray(data, dtype=np.uint8), dtype=dtype)
 
 
 def _quantization_problem(tensor: schema.TensorT, shape: list[int]) -> str | None:
@@ -472,7 +482,7 @@ def _all_zero(values: np.ndarray, tensor: schema.TensorT) -> bool:
     q = tensor.quantization
     zero = np.asarray(q.zeroPoint if q is not None and q.zeroPoint is not None else [0])
     if zero.size <= 1:
-        return bool((values == (zero[0] if zero.size else 0)).all())
+        return values.min() == values.max() == (zero[0] if zero.size else 0)
     shape = [1] * len(tensor.shape)
     shape[q.quantizedDimension] = zero.size
     return bool((values.reshape(tensor.shape) == zero.reshape(shape)).all())
