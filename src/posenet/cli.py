@@ -94,16 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("POSENET_DEBUG", "") not in ("", "0") or "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
-<<<<<<< HEAD
         debug = debug or getattr(args, "debug", False)
         logging.basicConfig(level=logging.WARNING, format="posenet: %(message)s")
         verbose = logging.INFO if getattr(args, "verbose", False) else logging.WARNING
         log.setLevel(logging.DEBUG if debug else verbose)
-=======
-        level = logging.INFO if args.verbose or args.debug else logging.WARNING
-        logging.basicConfig(level=level, format="posenet: %(message)s")
-        log.setLevel(logging.DEBUG if args.debug else logging.NOTSET)
->>>>>>> b4cbbb9 (tests: honest messages for FIFOs, devices, symlink loops, dangling links and unreadable files (as nobody when root); bounded JSON; wide grey modes by the documented rule; quiet corrupt EXIF; known-model warnings and refusals; light CLI import and Ctrl-C; --debug)
         # Python warnings of the libraries (numpy, Pillow) are diagnostics, not results:
         # logged, and shown only with -v or --debug
         logging.captureWarnings(True)
