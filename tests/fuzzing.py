@@ -119,7 +119,7 @@ def prepare_parent() -> None:
     import posenet.commands.inspect
     import posenet.estimator
     import posenet.inspection  # noqa: F401
-    from posenet.decode import DECODERS, decoder_function
+    from posenet.decode import DECODERS
     from posenet.heads import Heads
     from posenet.image import fit
 
@@ -135,8 +135,8 @@ def prepare_parent() -> None:
         output_stride=16,
         input_size=(33, 33),
     )
-    for name in DECODERS:
-        decoder_function(name)(blank)
+    for decoder in DECODERS.values():
+        decoder.function(blank)
 
 
 def run_forked(

@@ -257,8 +257,8 @@ def test_displacements_need_a_confident_source():
 def test_explain_refuses_an_image_that_is_not_the_fitted_input():
     with pytest.raises(PosenetError, match="fitted input"):
         explain(np.zeros((SIZE[0] + 1, SIZE[1], 3), np.uint8), _heads(), [])
-    with pytest.raises(PosenetError, match="uint8"):
-        explain(np.zeros((*SIZE, 3), np.float32), _heads(), [])
+    with pytest.raises(PosenetError, match="uint8 or float32"):
+        explain(np.zeros((*SIZE, 3), np.float64), _heads(), [])
 
 
 # -- test_couple through the default model -------------------------------------------------
@@ -443,3 +443,13 @@ def test_cli_fits_runs_and_decodes_test_couple_once(tmp_path, monkeypatch, capsy
     assert main(["explain", couple, "--out", str(tmp_path / "why")]) == 0
     assert len(capsys.readouterr().out.splitlines()) == len(PANELS)
     assert calls == {"fit": 1, "invoke": 1, "decode": 1}
+
+
+def test_cli_explains_a_float_model(tmp_path, capsys):
+    """A float model's fitted input is float32 pixel values (Result.input): drawn rounded."""
+    out = tmp_path / "why"
+    assert (
+        main(["explain", str(IMAGES / "frisbee.jpg"), "--model", "tfjs-075", "--out", str(out)])
+        == 0
+    )
+    assert (out / "sheet.png").is_file() and capsys.readouterr().err == ""

@@ -22,6 +22,8 @@ from .errors import PosenetError
 __all__ = [
     "MAX_JSON_BYTES",
     "MAX_JSON_DEPTH",
+    "MAX_MODEL_BYTES",
+    "MAX_WEIGHT_ELEMENTS",
     "check_exists",
     "is_folder",
     "is_regular",
@@ -31,6 +33,10 @@ __all__ = [
     "resolve_inside",
 ]
 
+#: Largest model file, or total of weight files, read (PoseNet ResNet50 is 90 MB).
+MAX_MODEL_BYTES = 512 << 20
+#: Most elements one weight may hold: 16 M, far above PoseNet's largest (1024 x 1024).
+MAX_WEIGHT_ELEMENTS = 1 << 24
 #: Largest model.json / manifest.json read (the BodyPix graphs are under 1 MB).
 MAX_JSON_BYTES = 64 << 20
 #: Deepest nesting of lists and objects in such a file (PoseNet's have 7).

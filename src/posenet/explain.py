@@ -104,13 +104,16 @@ def explain(
 ) -> dict[str, Image.Image]:
     """All the pictures for one image, by name (see PANELS), the contact sheet last.
 
-    image: uint8[H, W, 3], the fitted model input; (H, W) must be heads.input_size.
+    image: [H, W, 3], the fitted model input (Result.input: uint8, or float32 pixel
+        values for float models, rounded here to be drawn); (H, W) must be heads.input_size.
     heads: the network's outputs for that input.
     poses: decoded poses in input pixels (as the decoders return them, not mapped back).
     min_keypoint_score: keypoints below it get no vectors (the threshold render uses).
     offset_radius: offsets are drawn for the cells within this many cells of a keypoint.
     title: the contact sheet's heading (image, model, decoder ...).
     """
+    if isinstance(image, np.ndarray) and image.dtype == np.float32:
+        image = np.clip(np.floor(image + np.float32(0.5)), 0, 255).astype(np.uint8)
     _check(image, heads)
     stride = heads.output_stride
     grid_scores = heads.scores()
@@ -153,7 +156,9 @@ def explain(
 def _check(image: np.ndarray, heads: Heads) -> None:
     heads.validate()
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3:
-        raise PosenetError("explain: image must be a uint8[H, W, 3] array (the fitted input)")
+        raise PosenetError(
+            "explain: image must be a uint8 or float32 [H, W, 3] array (the fitted input)"
+        )
     if image.shape[2] != 3 or image.shape[:2] != tuple(heads.input_size):
         raise PosenetError(
             f"explain: image is {image.shape[0]}x{image.shape[1]}, but the heads are for a "

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from . import store
-from ._inputs import check_exists, read_input
+from ._inputs import MAX_MODEL_BYTES, check_exists, read_input
 from .errors import PosenetError
 from .files import write_atomic
-from .formats import MAX_MODEL_BYTES, detect_format, read_network, source_files
+from .formats import detect_format, read_network, source_files
 from .formats.known import resemblance
 from .network import DEFAULT_GEOMETRY, with_output_stride
 from .runtime import infer_stride

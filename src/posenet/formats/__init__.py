@@ -19,18 +19,11 @@ from ..network import Network
 
 __all__ = [
     "FORMATS",
-    "MAX_MODEL_BYTES",
-    "MAX_WEIGHT_ELEMENTS",
     "Format",
     "detect_format",
     "read_network",
     "source_files",
 ]
-
-#: Largest model file, or total of weight files, read (PoseNet ResNet50 is 90 MB).
-MAX_MODEL_BYTES = 512 << 20
-#: Most elements one weight may hold: 16 M, far above PoseNet's largest (1024 x 1024).
-MAX_WEIGHT_ELEMENTS = 1 << 24
 
 
 @dataclass(frozen=True)

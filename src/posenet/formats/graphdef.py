@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import read_input
+from .._inputs import MAX_MODEL_BYTES, MAX_WEIGHT_ELEMENTS, read_input
 from ..errors import PosenetError
 from ..network import Network
-from . import MAX_MODEL_BYTES, MAX_WEIGHT_ELEMENTS
 from ._tfgraph import GraphNode, network_from_graph
 
 __all__ = ["GraphConstant", "read_graph", "read_graphdef"]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PosenetError
+from . import source_files
 
 __all__ = ["LAYOUTS", "STRUCTURES", "layout_digest", "resemblance", "structure_digest"]
 
@@ -57,8 +58,7 @@ def resemblance(path: Path, kind: str) -> str | None:
     from .. import store
 
     try:
-        files = model_files(path, kind)
-        digests = [_sha256(f) for f in files]
+        digests = [_sha256(f) for f in source_files(path)]
         structure = structure_digest(path, kind)
     except (OSError, PosenetError):
         return None  # a file that cannot be read whole is not a copy of anything
@@ -82,23 +82,6 @@ def resemblance(path: Path, kind: str) -> str | None:
     return None
 
 
-def model_files(path: Path, kind: str) -> list[Path]:
-    """The files a model consists of: the file, or a model.json and its shards."""
-    if kind != "tfjs-graph":
-        return [Path(path)]
-    from .tfjs_graph import read_model_json
-
-    json_path, model = read_model_json(path)
-    files = [json_path]
-    manifest = model.get("weightsManifest")
-    for group in manifest if isinstance(manifest, list) else []:
-        paths = group.get("paths") if isinstance(group, dict) else None
-        for name in paths if isinstance(paths, list) else []:
-            if isinstance(name, str):
-                files.append(json_path.parent / name)
-    return files
-
-
 def structure_digest(path: Path, kind: str) -> str | None:
     """sha256 of a model's structure: what it holds, by name, shape and dtype, in order,
     without the values; None for formats without registry models."""
@@ -114,9 +97,8 @@ def structure_digest(path: Path, kind: str) -> str | None:
 
 
 def _tflite_structure(path: Path) -> list[Any]:
-    from .._inputs import read_input
+    from .._inputs import MAX_MODEL_BYTES, read_input
     from ..tflite.flatbuffer import read_model
-    from . import MAX_MODEL_BYTES
 
     model = read_model(read_input(path, MAX_MODEL_BYTES, "model file"), str(path))
     return [

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._inputs import check_exists, read_input, read_json, resolve_inside
+from .._inputs import MAX_WEIGHT_ELEMENTS, check_exists, read_input, read_json, resolve_inside
 from ..errors import PosenetError
 from ..network import (
     HEAD_NAMES,
@@ -30,7 +30,6 @@ from ..network import (
     heads_from,
     mobilenet_v1_body,
 )
-from . import MAX_WEIGHT_ELEMENTS
 
 __all__ = [
     "MANIFEST",

@@ -21,10 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import check_exists, open_input, read_input, read_json, resolve_inside
+from .._inputs import (
+    MAX_MODEL_BYTES,
+    MAX_WEIGHT_ELEMENTS,
+    check_exists,
+    open_input,
+    read_input,
+    read_json,
+    resolve_inside,
+)
 from ..errors import PosenetError
 from ..network import Network
-from . import MAX_MODEL_BYTES, MAX_WEIGHT_ELEMENTS
 from ._tfgraph import GraphNode, network_from_graph
 
 __all__ = [

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-from .._inputs import read_input
+from .._inputs import MAX_MODEL_BYTES, read_input
 from ..errors import PosenetError
 from ..keypoints import NUM_EDGES
 from ..network import HEAD_NAMES, Network, heads_from, match_heads, mobilenet_v1_body
@@ -40,7 +40,6 @@ from ..tflite.flatbuffer import (
     read_model,
 )
 from ..tflite.validate import validate
-from . import MAX_MODEL_BYTES
 
 __all__ = ["read_tflite"]
 

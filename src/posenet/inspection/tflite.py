@@ -23,9 +23,8 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 from flatbuffers import flexbuffers
 
-from .._inputs import read_input
+from .._inputs import MAX_MODEL_BYTES, read_input
 from ..errors import PosenetError
-from ..formats import MAX_MODEL_BYTES
 from ..model import cpu_twin
 from ..sizes import MAX_SIDE
 from ..tflite.flatbuffer import (
