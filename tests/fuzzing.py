@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
@@ -353,11 +354,11 @@ def _tflite(rng: random.Random, folder: Path) -> tuple[str, Path]:
 
     for _ in range(20):  # an edit whose value does not fit its field is drawn again
         model = read_model(data)
-        what = _TFLITE_EDITS[kind](rng, model)
         try:
+            what = _TFLITE_EDITS[kind](rng, model)
             target.write_bytes(write_model(model))
             break
-        except (TypeError, struct.error, OverflowError):
+        except (TypeError, struct.error, OverflowError, RuntimeError):
             continue
     return f"{kind}: {what}", target
 
@@ -1273,14 +1274,21 @@ def _asset_files() -> list[Path]:
 
 def iterate_cases(
     fmt: str, indices: range | list[int], seed: int, env: dict[str, str], time_limit: float
-) -> Iterator[Result]:
-    """Make and run cases one after another, each in a fresh folder removed afterwards."""
+) -> Iterator[Result | None]:
+    """Make and run cases one after another, each in a fresh folder removed afterwards;
+    None (and the traceback on stderr) for a case the mutator itself failed to make."""
     home = Path(env["POSENET_HOME"])
     for index in indices:
         with tempfile.TemporaryDirectory(prefix=f"fuzz-{fmt}-") as tmp:
             folder = Path(tmp) / f"case{index}"
             folder.mkdir()
-            case = make_case(fmt, index, seed, folder)
+            try:
+                case = make_case(fmt, index, seed, folder)
+            except Exception:  # a bug of the fuzzer, not of posenet: reported, run goes on
+                traceback.print_exc()
+                print(f"MUTATOR ERROR {fmt} {index}", flush=True)
+                yield None
+                continue
             yield run_case(case, env, time_limit)
             _restore_permissions(folder)
         shutil.rmtree(home / "built", ignore_errors=True)  # one build per mutant adds up
@@ -1339,6 +1347,9 @@ def main(argv: list[str] | None = None) -> int:
             seconds = 0.0
             indices = args.case or range(args.cases)
             for result in iterate_cases(fmt, indices, args.seed, env, args.time_limit):
+                if result is None:
+                    failures.append((None, ["mutator error"]))
+                    continue
                 counts["cases"] += 1
                 for outcome in result.outcomes:
                     counts["runs"] += 1

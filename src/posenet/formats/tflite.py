@@ -177,12 +177,17 @@ class _Reader:
         q = self.graph.tensors[index].quantization
         if q is None or q.scale is None or len(q.scale) == 0:
             return np.zeros(0), np.zeros(0, np.int64), 0
-        zero = np.asarray(q.zeroPoint if q.zeroPoint is not None else [0], dtype=np.int64)
-        return np.asarray(q.scale, dtype=np.float64), zero, int(q.quantizedDimension)
+        scale = np.asarray(q.scale, dtype=np.float64)
+        zero = np.asarray(q.zeroPoint if q.zeroPoint is not None else [], dtype=np.int64)
+        if zero.size == 0:  # no zero points written: all 0
+            zero = np.zeros(scale.size, np.int64)
+        return scale, zero, int(q.quantizedDimension)
 
     def _real_range(self, index: int) -> tuple[float, float]:
         tensor = self.graph.tensors[index]
         scale, zero, _ = self._quant(index)
+        if scale.size == 0:
+            raise self.fail(f"tensor {self.tensor_name(index)} is integer but not quantized")
         qmin, qmax = _INT_RANGES[tensor.type]
         return float(scale[0] * (qmin - zero[0])), float(scale[0] * (qmax - zero[0]))
 
@@ -223,6 +228,8 @@ class _Reader:
             raise self.fail(f"{where}: dilations differ between height and width")
         weight_index, bias_index = int(op.inputs[1]), int(op.inputs[2])
         raw = self.constant(weight_index)
+        if raw.ndim != 4:
+            raise self.fail(f"{where}: weights of shape {list(raw.shape)}, expected 4-D")
         if kind == "DEPTHWISE_CONV_2D":
             if raw.shape[0] != 1 or getattr(options, "depthMultiplier", 1) not in (0, 1):
                 raise self.fail(f"{where}: depth multiplier must be 1")
