@@ -188,6 +188,22 @@ def test_truncated_tflite(tmp_path):
         read_network(path)
 
 
+def test_tflite_weights_reshaped_to_fit_their_bytes_are_refused(tmp_path):
+    """Validation passes (the bytes fit the shape), LiteRT would run it; the reader,
+    which export and other strides use, names the shape instead of failing in numpy."""
+    from posenet.tflite.flatbuffer import read_model, write_model
+
+    model = read_model(coral_model("353_481").read_bytes())
+    graph = model.subgraphs[0]
+    weights = graph.tensors[int(graph.operators[2].inputs[1])]  # a 1x1 conv, [O, 1, 1, I]
+    out, _, _, into = (int(d) for d in weights.shape)
+    weights.shape = np.array([out, 1, into], np.int32)
+    path = tmp_path / "reshaped.tflite"
+    path.write_bytes(write_model(model))
+    with pytest.raises(PosenetError, match=rf"weights of shape \[{out}, 1, {into}\], expected 4-D"):
+        read_network(path)
+
+
 def test_truncated_graphdef(tmp_path):
     path = tmp_path / "cut.pb"
     path.write_bytes(PB.read_bytes()[:100_000])
