@@ -224,3 +224,21 @@ def test_a_trial_that_crashes_is_an_error(monkeypatch):
     monkeypatch.setattr(validation, "_TRIAL_CODE", "raise SystemExit(3)")
     with pytest.raises(PosenetError, match="LiteRT cannot run it"):
         trial_run(model + b"\0", "m.tflite")  # another hash: not remembered
+
+
+def test_pads_must_be_small_constants():
+    """The K210 layout's explicit PADs: a huge amount would make LiteRT allocate gigabytes."""
+    built = read_model(build_tflite(tiny_network(), (33, 33), 16, explicit_pad=True))
+    assert problems(built) == []
+    graph = built.subgraphs[0]
+    pad = next(op for op in graph.operators if _is_pad(built, op))
+    amounts = graph.tensors[int(pad.inputs[1])]
+    built.buffers[amounts.buffer].data = (
+        np.array([[0, 0], [1, 10**6], [1, 1], [0, 0]], "<i4").view(np.uint8).ravel()
+    )
+    assert any("paddings" in p and "outside 0..512" in p for p in problems(built))
+
+
+def _is_pad(model: schema.ModelT, op: schema.OperatorT) -> bool:
+    code = model.operatorCodes[op.opcodeIndex]
+    return max(code.builtinCode, code.deprecatedBuiltinCode) == schema.BuiltinOperator.PAD

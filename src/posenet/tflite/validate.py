@@ -48,6 +48,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from ..errors import PosenetError
+from ..network import MAX_DILATION
 
 __all__ = ["OPS", "check_runnable", "problems", "trial_run", "validate"]
 
@@ -61,8 +62,9 @@ _TYPE = schema.TensorType
 MAX_ELEMENTS = 1 << 28
 #: Largest rank LiteRT's kernels handle.
 MAX_RANK = 8
-#: Largest stride, dilation, pool window and explicit pad a PoseNet-sized model can have.
-MAX_GEOMETRY = 1024
+#: Largest stride, dilation, pool window and explicit pad: network.MAX_DILATION's reason
+#: (past it, a kernel on the largest input's grid sees nothing but padding).
+MAX_GEOMETRY = MAX_DILATION
 #: Quantization scales outside this range overflow LiteRT's fixed-point multipliers.
 SCALE_RANGE = (1e-12, 1e12)
 
@@ -73,6 +75,7 @@ _NUMPY: dict[int, str] = {
     _TYPE.UINT8: "u1",
     _TYPE.INT8: "i1",
     _TYPE.INT32: "<i4",
+    _TYPE.INT64: "<i8",
 }
 #: Bytes per element of each type whose constant data can be checked.
 _ITEM_BYTES: dict[int, int] = {
@@ -310,8 +313,7 @@ class _Checker:
                 continue
             builtin = _builtin(self.codes[op.opcodeIndex])
             name = _OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
-            rule = OPS.get(builtin)
-            for problem in self.op_problems(op, rule, tensors, written, constant, produced):
+            for problem in self.op_problems(op, builtin, tensors, written, constant, produced):
                 yield f"operator {k} ({name}): {problem}"
             written.update(i for i in _indices(op.outputs) if 0 <= i < count)
         for i in _indices(graph.outputs):
@@ -321,13 +323,14 @@ class _Checker:
     def op_problems(
         self,
         op: schema.OperatorT,
-        rule: OpRule | None,
+        builtin: int,
         tensors: list[schema.TensorT],
         written: set[int],
         constant: set[int],
         produced: set[int],
     ) -> Iterator[str]:
         """written: tensors written so far; produced: by any operator of the graph."""
+        rule = OPS.get(builtin)
         inputs, outputs, count = _indices(op.inputs), _indices(op.outputs), len(tensors)
         if rule is not None:
             low, high = rule.inputs
@@ -357,12 +360,24 @@ class _Checker:
                 yield f"output {position} (tensor {i}) is already written before"
             elif i in constant:
                 yield f"output {position} (tensor {i}) is a constant"
+        if builtin in (_OP.PAD, _OP.PADV2) and len(inputs) > 1 and 0 <= inputs[1] < count:
+            yield from self.padding_problems(tensors[inputs[1]], inputs[1])
         if rule is None or rule.options is None:
             return
         if op.builtinOptionsType != rule.options or op.builtinOptions is None:
             yield f"options of type {op.builtinOptionsType} (expected {rule.options})"
         elif rule.check is not None:
             yield from rule.check(op.builtinOptions)
+
+    def padding_problems(self, tensor: schema.TensorT, index: int) -> Iterator[str]:
+        """A PAD's amounts: a constant [rank, 2] of int32 / int64 within MAX_GEOMETRY (a
+        huge pad would make LiteRT allocate gigabytes)."""
+        values = self.values(tensor) if tensor.type in (_TYPE.INT32, _TYPE.INT64) else None
+        shape = _indices(tensor.shape)
+        if values is None or len(shape) != 2 or shape[1] != 2:
+            yield f"paddings (tensor {index}) are not a constant [rank, 2] of integers"
+        elif not ((values >= 0) & (values <= MAX_GEOMETRY)).all():
+            yield f"paddings (tensor {index}) outside 0..{MAX_GEOMETRY}"
 
     def tensor_problem(self, tensor: schema.TensorT) -> str | None:
         if tensor.type not in _TYPE_NAMES:
