@@ -48,6 +48,7 @@ def _estimator_times(name: str, rounds: int) -> tuple[float, float]:
     from posenet.estimator import Estimator
 
     real = (validate.check_runnable, model_module.check_runnable, model_module.validate)
+    # checked: a new process (nothing remembered) loading from a warm build cache
     checked, unchecked = [], []
     Estimator(name, threads=1)  # warm: numba's kernels, the model cache
     for _ in range(rounds):

@@ -32,7 +32,7 @@ from .tflite.flatbuffer import (
     read_model,
     write_model,
 )
-from .tflite.validate import check_runnable, validate
+from .tflite.validate import check_runnable, passed_checks, validate
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +167,16 @@ def _default_size(stride: int) -> tuple[int, int]:
 
 def _cached_build(digest: str, build: Callable[[], bytes]) -> bytes:
     """Built TFLite bytes from the store's `built/` folder, keyed by the Network's
-    digest; a file whose own checksum no longer matches is rebuilt."""
+    digest; a file whose own checksum no longer matches is rebuilt. A build is checked
+    (tflite.validate) before it is cached, so bytes that match their checksum are
+    known to pass and the Runtime does not parse them again."""
     folder = store.home() / "built"
     model, checksum = folder / f"{digest}.tflite", folder / f"{digest}.sha256"
     try:  # another process may be replacing either file: a missing one means build
         data = model.read_bytes()
-        if hashlib.sha256(data).hexdigest() == checksum.read_text().strip():
+        sha256 = hashlib.sha256(data).hexdigest()
+        if sha256 == checksum.read_text().strip():
+            passed_checks(sha256)
             return data
         log.warning("%s: damaged in the cache; building it again", model)
     except FileNotFoundError:
@@ -180,6 +184,7 @@ def _cached_build(digest: str, build: Callable[[], bytes]) -> bytes:
     except OSError as exc:
         log.warning("%s: cannot read it (%s); building it again", model, exc.strerror or exc)
     data = build()
+    check_runnable(data, "built model")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic(model, data)

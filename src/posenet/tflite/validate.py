@@ -50,7 +50,7 @@ from ai_edge_litert import schema_py_generated as schema
 from ..errors import PosenetError
 from ..network import MAX_DILATION
 
-__all__ = ["OPS", "check_runnable", "problems", "trial_run", "validate"]
+__all__ = ["OPS", "check_runnable", "passed_checks", "problems", "trial_run", "validate"]
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,13 @@ def check_runnable(data: bytes, source: str = "model", parsed: schema.ModelT | N
     validate(model, source, len(data))
     if unchecked_ops(model):
         trial_run(data, source)
-    _PASSED.add(digest)
+    passed_checks(digest)
+
+
+def passed_checks(sha256: str) -> None:
+    """Note that the bytes with this sha256 passed check_runnable (in this process or,
+    for a cached build, in the one that wrote them), so they are not parsed again."""
+    _PASSED.add(sha256)
 
 
 def unchecked_ops(model: schema.ModelT) -> list[str]:
