@@ -97,7 +97,8 @@ class Outcome:
             found.append(f"exit {self.returncode}")
         lines = self.stderr_lines
         one_error = len(lines) == 1 and lines[0].startswith("posenet: error:")
-        if (self.returncode == 2 and not one_error) or (self.returncode == 0 and len(lines) > 1):
+        quiet = not lines or (len(lines) == 1 and lines[0].startswith("posenet: "))
+        if (self.returncode == 2 and not one_error) or (self.returncode == 0 and not quiet):
             found.append(f"{len(lines)} stderr lines")
         return found
 
