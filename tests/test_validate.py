@@ -242,3 +242,25 @@ def test_pads_must_be_small_constants():
 def _is_pad(model: schema.ModelT, op: schema.OperatorT) -> bool:
     code = model.operatorCodes[op.opcodeIndex]
     return max(code.builtinCode, code.deprecatedBuiltinCode) == schema.BuiltinOperator.PAD
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_inspect_describes_the_damage(how: str, tmp_path: Path):
+    """inspect lists the same problem, describing the rest of the file where it can, or
+    names the problem in one line where the structure cannot be followed."""
+    from posenet.inspection import inspect_model, render_html, render_text
+
+    damage, expected = DAMAGE[how]
+    model = _coral()
+    damage(model)
+    path = tmp_path / "damaged.tflite"
+    path.write_bytes(write_model(model))
+    try:
+        report = inspect_model(path)
+    except PosenetError as exc:
+        assert expected in str(exc) and "damaged TFLite model" in str(exc)
+        return
+    assert any(expected in p for p in report.problems), report.problems
+    text = render_text(report)
+    assert "! problem: " in text and "no: the file is damaged" in text
+    render_html(report)

@@ -173,18 +173,26 @@ def walk_graph(
     def follow(tensor: int) -> tuple[str, int]:
         """The activation reached along single-reader pass-through ops, and the end tensor."""
         activation = "none"
+        passed = {tensor}
         while (op := single_reader(tensor)) is not None and convs[op.index] is None:
             if op.type in _ACTIVATION_OPS:
                 activation = _ACTIVATION_OPS[op.type]
             elif _data_inputs(graph, op) != 1 or activation != "none" or op.type in _PAD_OPS:
                 break
+            if op.outputs[0] in passed:  # a damaged file's loop
+                break
             tensor = op.outputs[0]
+            passed.add(tensor)
         return activation, tensor
 
     body: list[Unit] = []
     current = graph.inputs[0]
+    walked = {current}
     pads: tuple[int, int, int, int] | None = None
     while (op := single_reader(current)) is not None:
+        if op.outputs[0] in walked:  # only a damaged file loops back on itself
+            return [], [], f"the graph loops back to tensor {op.outputs[0]}"
+        walked.add(op.outputs[0])
         conv = convs[op.index]
         if conv is None:
             if _data_inputs(graph, op) != 1 or op.type in _ACTIVATION_OPS:

@@ -85,7 +85,7 @@ def quantization(q: Quantization | None) -> str:
             return f"range [{q.min[0]:.4g}, {q.max[0]:.4g}] (no scale)"
         return ""
     if q.per_axis:
-        zps = sorted(set(q.zero_point))
+        zps = sorted(set(q.zero_point)) or [0]  # none written: all 0
         zp = str(zps[0]) if len(zps) == 1 else f"{min(zps)}..{max(zps)}"
         return (
             f"per-axis (dim {q.axis}, {len(q.scale)} channels): scale "
