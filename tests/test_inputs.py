@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from posenet._inputs import (
 from posenet.cli import main
 from posenet.errors import PosenetError
 
-from .conftest import IMAGES
+from .conftest import IMAGES, MODELS
 
 
 def _message(call: Callable[[], object]) -> str:
@@ -161,3 +162,16 @@ def _cli_error(argv: list[str], capsys) -> None:
     """Run the CLI; raise what it printed on stderr, with its exit code, as a PosenetError."""
     code = main(argv)
     raise PosenetError(f"exit {code}: {capsys.readouterr().err.strip()}")
+
+
+def test_a_manifest_naming_a_looping_shard_is_one_line(tmp_path: Path, capsys):
+    """The shard is checked by detect's input protection (real paths) and by the reader."""
+    model = json.loads(
+        (MODELS / "tfjs" / "posenet-mobilenet-float-075" / "posenet.json").read_text()
+    )
+    model["weightsManifest"][0]["paths"] = ["loop.bin"]
+    (tmp_path / "posenet.json").write_text(json.dumps(model))
+    (tmp_path / "loop.bin").symlink_to(tmp_path / "loop.bin")
+    code = main(["detect", str(IMAGES / "frisbee.jpg"), "--model", str(tmp_path / "posenet.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "'loop.bin' is a symlink loop" in err, err

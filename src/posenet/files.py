@@ -41,15 +41,21 @@ class Inputs:
         self._real: set[Path] = set()
         self._inodes: set[tuple[int, int]] = set()
         for path in paths:
-            self._real.add(Path(path).resolve())
+            self._real.add(_real_path(path))
             if inode := _inode(path):
                 self._inodes.add(inode)
 
     def __contains__(self, path: str | Path) -> bool:
-        if Path(path).resolve() in self._real:
+        if _real_path(path) in self._real:
             return True
         inode = _inode(path)
         return inode is not None and inode in self._inodes
+
+
+def _real_path(path: str | Path) -> Path:
+    """The path with symbolic links resolved; a symlink loop resolves as far as it can
+    (Path.resolve raises RuntimeError on one: a model naming a looping shard did)."""
+    return Path(os.path.realpath(path))
 
 
 def check_output(path: str | Path, *, inputs: Inputs | Iterable[str | Path] = ()) -> Path:
