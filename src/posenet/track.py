@@ -18,6 +18,9 @@ seen. Beyond TF.js (each a named setting):
 - a track gets its ID after `min_hits` matched frames (a one-frame false pose
   never takes an ID; in the stream's first `min_hits` frames tracks are
   confirmed at once, as in SORT) and dies after `max_misses` frames unmatched;
+  confirmed tracks are matched before tentative ones (DeepSORT's cascade);
+- a track unseen for n frames is matched with its OKS tolerance (area) widened
+  n + 1 times, and moves by the median of its keypoints' steps;
 - left/right pairs that fit the track better exchanged are exchanged back;
 - each track's keypoints run through a One Euro filter scaled by the person's size.
 
@@ -174,8 +177,7 @@ class Tracker:
         self._tracks = [t for t in self._tracks if time - t.time <= s.max_age]
         predicted = [t.predicted(time, s.motion) for t in self._tracks]
         similarity, threshold = self._similarity(poses, predicted)
-        pairs = assign(similarity, threshold, s.assignment)
-        matched = dict(pairs)
+        matched = self._match(similarity, threshold)
         out_tracks: list[_Track] = []
         for index, pose in enumerate(poses):
             if index in matched:
@@ -206,12 +208,29 @@ class Tracker:
             results.append(TrackedPose(self._smoothed(track), raw, track.track_id))
         return results
 
+    def _match(self, similarity: np.ndarray, threshold: np.ndarray) -> dict[int, int]:
+        """{pose: track}: confirmed tracks first, then tentative ones take what is left
+        (as DeepSORT's cascade), so a one-frame ghost cannot take a person's place."""
+        matched: dict[int, int] = {}
+        tracks = self._tracks[: similarity.shape[1]]
+        confirmed = np.array([t.track_id is not None for t in tracks], dtype=bool)
+        for columns in (np.flatnonzero(confirmed), np.flatnonzero(~confirmed)):
+            rows = np.array([r for r in range(similarity.shape[0]) if r not in matched], int)
+            if not len(rows) or not len(columns):
+                continue
+            block = np.ix_(rows, columns)
+            for r, c in assign(similarity[block], threshold[block], self.settings.assignment):
+                matched[int(rows[r])] = int(columns[c])
+        return matched
+
     def _follow(self, track: _Track, pose: Pose, time: float) -> None:
         dt = time - track.time
         if dt > 0:
             both = (pose.scores >= self._thresholds) & (track.pose.scores >= self._thresholds)
             if both.any():
-                step = (pose.xy[both] - track.pose.xy[both]).mean(axis=0) / np.float32(dt)
+                # the median: a pose that took a few keypoints from someone else (two
+                # people overlapping) does not fling the track away
+                step = np.median(pose.xy[both] - track.pose.xy[both], axis=0) / np.float32(dt)
                 track.velocity = np.float32(0.5) * (track.velocity + step)
         track.pose, track.time = pose, time
         track.hits += 1
@@ -243,30 +262,42 @@ class Tracker:
                 moved = Pose(xy, track.pose.scores, track.pose.score)
                 both = confident & (track.pose.scores >= self._thresholds)
                 if s.similarity == "keypoints" and both.sum() >= s.min_keypoints:
-                    similarity[i, j] = self._oks(pose, moved, both)
+                    similarity[i, j] = self._oks(pose, moved, both, 1 + track.misses)
                     threshold[i, j] = s.min_similarity
                 else:
                     box = _box(pose, self._thresholds)
                     similarity[i, j] = _iou(box, _box(moved, self._thresholds))
         return similarity, threshold
 
-    def _oks(self, pose: Pose, track: Pose, both: np.ndarray) -> float:
+    def _oks(self, pose: Pose, track: Pose, both: np.ndarray, spread: float = 1.0) -> float:
+        """OKS of `pose` against the track's keypoints; `spread` widens the tolerance
+        (as area) for a track unseen for a while, whose prediction is less sure."""
         box = _box(track, self._thresholds)
-        area = max(float((box[2] - box[0]) * (box[3] - box[1])), 1.0)
+        area = max(float((box[2] - box[0]) * (box[3] - box[1])), 1.0) * spread
         d2 = ((pose.xy[both] - track.xy[both]) ** 2).sum(axis=1)
         k = 2 * self._falloff[both]
         return float(np.exp(-d2 / (2 * area * k * k)).mean())
 
     def _fix_swaps(self, pose: Pose, last: Pose, reference: np.ndarray) -> Pose:
         """`pose` with each left/right pair exchanged whose exchange fits `reference`
-        (the track's predicted keypoints) better by `swap_ratio`."""
-        confident = (pose.scores >= self._thresholds) & (last.scores >= self._thresholds)
+        (the track's predicted keypoints) better by `swap_ratio`.
+
+        A pair is judged on its confident keypoints (one is enough: a wrist whose twin
+        is hidden can still sit where the other wrist was), against a reference with at
+        least one side confident (PoseNet places an unsure keypoint from its
+        neighbours, roughly right, so its position still counts).
+        """
+        sure = pose.scores >= self._thresholds
+        known = last.scores >= self._thresholds
         order = np.arange(NUM_KEYPOINTS)
         for left, right in LEFT_RIGHT_PAIRS:
-            if not (confident[left] and confident[right]):
+            if not (known[left] or known[right]) or not (sure[left] or sure[right]):
                 continue
-            straight = _d2(pose.xy[left], reference[left]) + _d2(pose.xy[right], reference[right])
-            crossed = _d2(pose.xy[left], reference[right]) + _d2(pose.xy[right], reference[left])
+            straight = crossed = 0.0
+            for side, other in ((left, right), (right, left)):
+                if sure[side]:
+                    straight += _d2(pose.xy[side], reference[side])
+                    crossed += _d2(pose.xy[side], reference[other])
             if crossed < self.settings.swap_ratio * straight:
                 order[left], order[right] = right, left
         if (order == np.arange(NUM_KEYPOINTS)).all():

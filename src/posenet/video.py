@@ -106,7 +106,9 @@ class _ContainerSource(VideoSource):
         except av.error.FileNotFoundError:
             raise PosenetError(f"{name}: no such file") from None
         except (av.error.FFmpegError, OSError) as exc:
-            raise PosenetError(f"{name}: not a video FFmpeg can read ({_reason(exc)})") from None
+            raise PosenetError(
+                f"{name}: not a video FFmpeg can read, or damaged or truncated ({_reason(exc)})"
+            ) from None
         if not self._container.streams.video:
             self._container.close()
             raise PosenetError(f"{name}: has no video stream")
@@ -162,7 +164,7 @@ class _ContainerSource(VideoSource):
             ) from None
 
     def close(self) -> None:
-        self._container.close()
+        self._container.close()  # PyAV closes once; again is a no-op
 
 
 class _FolderSource(VideoSource):
@@ -504,8 +506,7 @@ class VideoOutput:
                     self._encoder.encode(self._draw(frame))
                 if self._lines is not None:
                     self._lines.write(json.dumps(frame.to_dict(), separators=(",", ":")) + "\n")
-                    if self._lines is sys.stdout:
-                        self._lines.flush()
+                    self._lines.flush()  # a reader (or a pipe) sees whole lines as they come
                 self.frames += 1
             except BaseException as exc:
                 self._error = exc
