@@ -3,6 +3,7 @@ tracking through the real model, smoothing, round trips, bad input, Ctrl-C."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 import posenet
 from posenet.cli import main
@@ -165,6 +167,49 @@ def test_cli_start_end_every_max_frames(folder, capsys):
     assert [line["frame"] for line in lines] == [15, 18, 21, 24, 27]
     assert all(p["track_id"] is None for line in lines for p in line["poses"])
     assert capsys.readouterr().out == ""
+
+
+def test_cli_folder_of_frames_in_natural_order_odd_size(folder, capsys):
+    frames = folder / "frames"
+    frames.mkdir()
+    pictures = list(clips.still(3, size=(161, 107)))
+    for number, pixels in zip((2, 10, 1), pictures, strict=True):  # frame10 after frame2
+        Image.fromarray(pixels).save(frames / f"frame{number}.png")
+    out, jsonl = folder / "frames.mkv", folder / "frames.jsonl"
+    argv = ["video", str(frames), "--fps", "10", "--out", str(out), "--jsonl", str(jsonl)]
+    assert main([*argv, "-q"]) == 0
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [(line["frame"], line["time"]) for line in lines] == [(0, 0.0), (1, 0.1), (2, 0.2)]
+    with av.open(str(out)) as video:
+        stream = video.streams.video[0]
+        assert (stream.width, stream.height) == (161, 107)  # odd sides kept (4:4:4)
+        assert sum(1 for _ in video.decode(stream)) == 3
+    assert capsys.readouterr().out == ""
+
+
+def test_progress_bar_shows_frames_fps_and_eta_on_a_terminal(monkeypatch):
+    from posenet.commands.video import _Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    progress = _Progress(10, quiet=False)
+    for _ in range(3):
+        progress.step()
+        time.sleep(0.11)
+    progress.done()
+    shown = terminal.getvalue()
+    assert "3/10 frames" in shown and " fps ETA 0:0" in shown
+    assert shown.endswith("\r")  # wiped when done
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    progress = _Progress(10, quiet=True)
+    progress.step()
+    progress.done()
+    assert quiet.getvalue() == ""
 
 
 def _write_wav(path: Path) -> Path:

@@ -1,0 +1,164 @@
+"""posenet video's pipeline: frames per second against the network alone, and peak
+memory against the clip's length.
+
+1. Throughput. A panning clip of test_couple (--seconds at 30 fps, --width x --height)
+   goes through the pipeline `posenet video --out --jsonl` runs (reading, network and
+   tracking, drawing and encoding overlapped in threads). Its frames per second are
+   compared with 1 / invoke, the median invoke time of the same estimator on the
+   same frames measured alone, in this same run. Target: fps >= 0.9 / invoke.
+2. Memory. `posenet video --out --jsonl` on a 10-second and on a --long-second clip of
+   the same size, each in its own process; their peak RSS compared. Target: within
+   50 MB. The network input is small there (--memory-size) so that ten minutes of video
+   take minutes, not a quarter of an hour: every frame is still read, drawn and encoded
+   at full size, and the network's memory does not depend on how many frames pass.
+
+    .venv/bin/python benchmarks/bench_video.py [--seconds 20] [--long 600] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from itertools import cycle, islice
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+import posenet
+from posenet.video import VideoOutput, estimate_video, open_video
+
+PHOTO = Path(__file__).resolve().parents[2] / "shared/assets/images/test_couple.jpg"
+
+
+def panning(size: tuple[int, int], count: int = 90) -> list[np.ndarray]:
+    """`count` frames of a window sliding across test_couple and back, scaled to size."""
+    photo = Image.open(PHOTO).convert("RGB")
+    frames = []
+    for i in range(count):
+        x = 640 * (1 - abs(1 - 2 * i / count))
+        box = (x, 100, x + 1280, 100 + 1280 * size[1] / size[0])
+        frames.append(np.asarray(photo.resize(size, Image.BILINEAR, box=box)))
+    return frames
+
+
+def write_clip(path: Path, frames: list[np.ndarray], count: int) -> Path:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for index, pixels in enumerate(islice(cycle(frames), count)):
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts = index
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def invoke_alone(estimator: posenet.Estimator, frames: list[np.ndarray]) -> float:
+    """Median invoke (s) of `estimator` over `frames`, nothing else running."""
+    for frame in frames[:3]:
+        estimator.estimate(frame)
+    times = []
+    for frame in frames:
+        estimator.estimate(frame)
+        times.append(estimator.timings.invoke)
+    return statistics.median(times)
+
+
+def pipeline_fps(estimator: posenet.Estimator, clip: Path, folder: Path) -> tuple[float, int]:
+    """Frames per second of the video command's pipeline, --out and --jsonl on."""
+    source = open_video(clip)
+    output = VideoOutput(
+        video=folder / "out.mp4",
+        jsonl=folder / "out.jsonl",
+        width=source.width,
+        height=source.height,
+        rate=Fraction(source.rate),
+    )
+    start = time.perf_counter()
+    for frame in estimate_video(estimator, source, keep_images=True):
+        output.write(frame)
+    output.close()
+    seconds = time.perf_counter() - start
+    return output.frames / seconds, output.frames
+
+
+def peak_memory(clip: Path, folder: Path, size: str, threads: int) -> tuple[float, float]:
+    """(peak RSS in MB, seconds) of `posenet video` on `clip` in a process of its own."""
+    command = [sys.executable, "-m", "posenet.cli", "video", str(clip), "-q", "--size", size]
+    command += ["--threads", str(threads), "--out", str(folder / "m.mp4")]
+    command += ["--jsonl", str(folder / "m.jsonl")]
+    start = time.perf_counter()
+    process = subprocess.Popen(command)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"posenet video failed on {clip} (status {status})")
+    return usage.ru_maxrss / 1024, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--seconds", type=float, default=20.0, help="throughput clip length")
+    parser.add_argument("--long", type=float, default=600.0, help="long clip for memory (s)")
+    parser.add_argument("--memory-size", default="97x129", help="network input, memory runs")
+    parser.add_argument("--threads", type=int, default=1, help="LiteRT threads")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+
+    size = (args.width, args.height)
+    frames = panning(size)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        clip = write_clip(folder / "clip.mp4", frames, round(args.seconds * 30))
+        estimator = posenet.Estimator(args.model, threads=args.threads)
+        invoke = invoke_alone(estimator, frames[:40])
+        fps, count = pipeline_fps(estimator, clip, folder)
+        invoke_after = invoke_alone(estimator, frames[40:80])
+        invoke = statistics.median([invoke, invoke_after])
+        lines = (folder / "out.jsonl").read_text().count("\n")
+        h, w = estimator.input_size
+        print(
+            f"model {estimator.model.name} ({h}x{w}), {args.threads} thread(s); clip "
+            f"{count} frames {args.width}x{args.height}, --out and --jsonl ({lines} lines)"
+        )
+        print(f"  invoke alone (median, before and after)  {invoke * 1000:8.2f} ms")
+        print(f"  pipeline                                  {fps:8.2f} fps")
+        ratio = fps * invoke
+        print(
+            f"  fps / (1 / invoke) = {ratio:.3f}  "
+            f"(target >= 0.9: {'met' if ratio >= 0.9 else 'MISSED'})"
+        )
+        if args.skip_memory:
+            return
+        short = write_clip(folder / "short.mp4", frames, 300)
+        long = write_clip(folder / "long.mp4", frames, round(args.long * 30))
+        short_mb, short_s = peak_memory(short, folder, args.memory_size, args.threads)
+        long_mb, long_s = peak_memory(long, folder, args.memory_size, args.threads)
+        done = (folder / "m.jsonl").read_text().count("\n")
+        print(
+            f"peak memory, {args.width}x{args.height}, network {args.memory_size}, "
+            f"--out and --jsonl:"
+        )
+        print(f"  10 s clip (300 frames)      {short_mb:8.1f} MB  ({short_s:.0f} s)")
+        print(f"  {args.long:g} s clip ({done} frames) {long_mb:8.1f} MB  ({long_s:.0f} s)")
+        grown = long_mb - short_mb
+        print(
+            f"  difference {grown:+.1f} MB  (target within 50 MB: "
+            f"{'met' if abs(grown) <= 50 else 'MISSED'})"
+        )
+
+
+if __name__ == "__main__":
+    main()
