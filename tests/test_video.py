@@ -223,7 +223,15 @@ def _write_wav(path: Path) -> Path:
 
 @pytest.mark.parametrize(
     "case",
-    ["truncated", "not a video", "audio only", "no camera", "start beyond the end", "empty"],
+    [
+        "truncated",
+        "cut after its index",
+        "not a video",
+        "audio only",
+        "no camera",
+        "start beyond the end",
+        "empty",
+    ],
 )
 def test_bad_input_exits_2_with_one_line(case, folder, capsys):
     pan = folder / "pan.mp4"
@@ -233,6 +241,13 @@ def test_bad_input_exits_2_with_one_line(case, folder, capsys):
         source = folder / "truncated.mp4"
         source.write_bytes(pan.read_bytes()[: pan.stat().st_size // 2])
         argv, expected = [str(source)], "not a video FFmpeg can read, or damaged or truncated"
+    elif case == "cut after its index":  # frames decode until the cut, then stop short
+        whole = clips.write_clip(
+            folder / "whole.mp4", clips.still(30, size=(160, 106)), faststart=True
+        )
+        source = folder / "cut.mp4"
+        source.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+        argv, expected = [str(source)], "truncated: it ends after"
     elif case == "not a video":
         source = folder / "notes.mp4"
         source.write_text("these are not frames\n" * 50)

@@ -129,6 +129,12 @@ class _ContainerSource(VideoSource):
             self.frame_count = stream.frames or (
                 round(self.duration * self.rate) if self.duration else None
             )
+        # what the video stream's own header promises (not the container's duration,
+        # which a longer audio track stretches): a file that ends sooner was cut short
+        promised = stream.frames or (
+            round(stream.duration * stream.time_base * self.rate) if stream.duration else 0
+        )
+        self._promised = 0 if live else promised
         start = None if live else stream.start_time  # a camera's clock starts anywhere
         self._origin = float(start * stream.time_base) if start is not None else None
 
@@ -162,6 +168,11 @@ class _ContainerSource(VideoSource):
                 f"{self.name}: damaged or truncated after frame {(offset or 0) + counter} "
                 f"({_reason(exc)})"
             ) from None
+        decoded = (offset or 0) + counter
+        if decoded < self._promised - 2:  # a frame or two of slack for rounding
+            raise PosenetError(
+                f"{self.name}: truncated: it ends after {decoded} of its {self._promised} frames"
+            )
 
     def close(self) -> None:
         self._container.close()  # PyAV closes once; again is a no-op
