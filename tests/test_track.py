@@ -13,7 +13,7 @@ from posenet._assignment import assign
 from posenet.keypoints import LEFT_RIGHT_PAIRS, PART_IDS
 from posenet.one_euro import OneEuroFilter
 from posenet.poses import Pose
-from posenet.track import Tracker, TrackerSettings
+from posenet.track import TFJS_KEYPOINT_TRACKER, Tracker, TrackerSettings
 
 #: A person facing the camera, 100 px tall, feet at y=0 (x, y); the viewer's left is
 #: the person's right, as in a photo.
@@ -116,6 +116,25 @@ def test_too_few_confident_keypoints_fall_back_to_box_iou():
     strict = Tracker(min_hits=1, motion=False, box_min_similarity=2.0)  # no fallback: TF.js
     seen = {i for f in range(3) for i in ids(strict.update([person(100, 200, score=0.2)], f))}
     assert seen == {1, 2, 3}
+
+
+def test_tfjs_preset_behaves_as_tfjs_keypoint_tracker():
+    """IDs at once in pose order; a pose sharing < 4 confident keypoints scores 0 and
+    takes a new ID; poses are matched greedily in order; a track unseen for over
+    maxAge (1 s) is gone; the poses come back as given."""
+    tracker = Tracker(TFJS_KEYPOINT_TRACKER)
+    assert ids(tracker.update([person(100, 200), person(300, 200)], 0.0)) == [1, 2]
+    few = person(100, 200)
+    scores = np.full(17, 0.1, np.float32)
+    scores[:3] = 0.9
+    tracked = tracker.update([Pose(few.xy, scores, 0.5), person(300, 200)], 0.1)
+    assert ids(tracked) == [3, 2]
+    assert tracked[0].pose is tracked[0].raw  # nothing smoothed or fixed
+    assert ids(tracker.update([person(300, 200)], 1.2)) == [4]  # 2 last seen at 0.1 s
+    # greedy in pose order: the first pose takes the track both resemble most
+    greedy = Tracker(TFJS_KEYPOINT_TRACKER)
+    greedy.update([person(100, 200), person(130, 200)], 0.0)
+    assert ids(greedy.update([person(118, 200), person(100, 200)], 0.1)) == [2, 1]
 
 
 def test_optimal_assignment_beats_greedy_where_greedy_is_wrong():

@@ -13,20 +13,19 @@ seen. Beyond TF.js (each a named setting):
 - pairs sharing fewer than `min_keypoints` confident keypoints are scored by the
   IoU of their keypoint boxes instead of not at all (TF.js scores them 0);
 - matching is optimal (Hungarian) by default, `assignment="greedy"` is TF.js's;
-- a track is predicted forward at its recent velocity before matching (`motion`),
-  so a person passing behind another can be picked up where they reappear;
+- `motion`: a track is predicted forward at its recent velocity (the median of its
+  keypoints' steps) before matching, and one unseen for n frames is matched with
+  its OKS tolerance (area) widened n + 1 times, so a person passing behind another
+  is picked up where they come out;
 - a track gets its ID after `min_hits` matched frames (a one-frame false pose
   never takes an ID; in the stream's first `min_hits` frames tracks are
   confirmed at once, as in SORT) and dies after `max_misses` frames unmatched;
   confirmed tracks are matched before tentative ones (DeepSORT's cascade);
-- a track unseen for n frames is matched with its OKS tolerance (area) widened
-  n + 1 times, and moves by the median of its keypoints' steps;
 - left/right pairs that fit the track better exchanged are exchanged back;
 - each track's keypoints run through a One Euro filter scaled by the person's size.
 
-`TrackerSettings(assignment="greedy", motion=False, min_hits=1, max_misses=None,
-fix_swaps=False, smooth=False, min_keypoints=...)` behaves as TF.js's KeypointTracker
-(except for the IoU fallback, which `box_min_similarity=2` switches off).
+TFJS_KEYPOINT_TRACKER switches all of these off: TF.js's KeypointTracker with its
+default configuration.
 """
 
 from __future__ import annotations
@@ -120,6 +119,20 @@ class TrackerSettings:
         return tuple(f.name for f in fields(cls))
 
 
+#: TF.js pose-detection's KeypointTracker, default configuration: greedy matching, IDs at
+#: once, no prediction, no smoothing, no left/right fixing, and no box fallback (an IoU
+#: never reaches 2).
+TFJS_KEYPOINT_TRACKER = TrackerSettings(
+    assignment="greedy",
+    max_misses=None,
+    min_hits=1,
+    box_min_similarity=2.0,
+    motion=False,
+    fix_swaps=False,
+    smooth=False,
+)
+
+
 @dataclass(frozen=True)
 class TrackedPose:
     """One person in one frame.
@@ -164,11 +177,6 @@ class Tracker:
         self._tracks: list[_Track] = []
         self._frames = 0
         self._next_id = 1
-
-    @property
-    def active(self) -> int:
-        """How many confirmed tracks are alive."""
-        return sum(t.track_id is not None for t in self._tracks)
 
     def update(self, poses: Sequence[Pose], time: float) -> list[TrackedPose]:
         """Tracked poses for one frame's detections (same order), `time` in seconds."""
@@ -262,7 +270,8 @@ class Tracker:
                 moved = Pose(xy, track.pose.scores, track.pose.score)
                 both = confident & (track.pose.scores >= self._thresholds)
                 if s.similarity == "keypoints" and both.sum() >= s.min_keypoints:
-                    similarity[i, j] = self._oks(pose, moved, both, 1 + track.misses)
+                    spread = 1 + track.misses if s.motion else 1
+                    similarity[i, j] = self._oks(pose, moved, both, spread)
                     threshold[i, j] = s.min_similarity
                 else:
                     box = _box(pose, self._thresholds)
