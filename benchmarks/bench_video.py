@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 import posenet
-from posenet.video import VideoOutput, estimate_video, open_video
+from posenet.video import VideoOutput, open_video
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared/assets/images/test_couple.jpg"
 
@@ -67,15 +67,14 @@ def invoke_alone(estimator: posenet.Estimator, frames: list[np.ndarray]) -> floa
     """Median invoke (s) of `estimator` over `frames`, nothing else running."""
     for frame in frames[:3]:
         estimator.estimate(frame)
-    times = []
-    for frame in frames:
-        estimator.estimate(frame)
-        times.append(estimator.timings.invoke)
-    return statistics.median(times)
+    return statistics.median(estimator.estimate(frame).timings.invoke for frame in frames)
 
 
-def pipeline_fps(estimator: posenet.Estimator, clip: Path, folder: Path) -> tuple[float, int]:
-    """Frames per second of the video command's pipeline, --out and --jsonl on."""
+def pipeline_fps(
+    estimator: posenet.Estimator, clip: Path, folder: Path
+) -> tuple[float, int, float]:
+    """Frames per second of the video command's pipeline, --out and --jsonl on; frames;
+    the median invoke inside it (s)."""
     source = open_video(clip)
     output = VideoOutput(
         video=folder / "out.mp4",
@@ -84,12 +83,14 @@ def pipeline_fps(estimator: posenet.Estimator, clip: Path, folder: Path) -> tupl
         height=source.height,
         rate=Fraction(source.rate),
     )
+    invokes = []
     start = time.perf_counter()
-    for frame in estimate_video(estimator, source, keep_images=True):
+    for frame in estimator.video(source, keep_images=True):
         output.write(frame)
+        invokes.append(frame.result.timings.invoke)
     output.close()
     seconds = time.perf_counter() - start
-    return output.frames / seconds, output.frames
+    return output.frames / seconds, output.frames, statistics.median(invokes)
 
 
 def peak_memory(clip: Path, folder: Path, size: str, threads: int) -> tuple[float, float]:
@@ -124,17 +125,18 @@ def main() -> None:
         clip = write_clip(folder / "clip.mp4", frames, round(args.seconds * 30))
         estimator = posenet.Estimator(args.model, threads=args.threads)
         invoke = invoke_alone(estimator, frames[:40])
-        fps, count = pipeline_fps(estimator, clip, folder)
+        fps, count, invoke_inside = pipeline_fps(estimator, clip, folder)
         invoke_after = invoke_alone(estimator, frames[40:80])
         invoke = statistics.median([invoke, invoke_after])
         lines = (folder / "out.jsonl").read_text().count("\n")
         h, w = estimator.input_size
         print(
-            f"model {estimator.model.name} ({h}x{w}), {args.threads} thread(s); clip "
+            f"model {estimator.model_name} ({h}x{w}), {args.threads} thread(s); clip "
             f"{count} frames {args.width}x{args.height}, --out and --jsonl ({lines} lines)"
         )
         print(f"  invoke alone (median, before and after)  {invoke * 1000:8.2f} ms")
         print(f"  pipeline                                  {fps:8.2f} fps")
+        print(f"  (invoke inside the pipeline, median       {invoke_inside * 1000:8.2f} ms)")
         ratio = fps * invoke
         print(
             f"  fps / (1 / invoke) = {ratio:.3f}  "
@@ -151,8 +153,9 @@ def main() -> None:
             f"peak memory, {args.width}x{args.height}, network {args.memory_size}, "
             f"--out and --jsonl:"
         )
-        print(f"  10 s clip (300 frames)      {short_mb:8.1f} MB  ({short_s:.0f} s)")
-        print(f"  {args.long:g} s clip ({done} frames) {long_mb:8.1f} MB  ({long_s:.0f} s)")
+        print(f"  {'10 s clip (300 frames)':<28} {short_mb:8.1f} MB  ({short_s:.0f} s)")
+        label = f"{args.long:g} s clip ({done} frames)"
+        print(f"  {label:<28} {long_mb:8.1f} MB  ({long_s:.0f} s)")
         grown = long_mb - short_mb
         print(
             f"  difference {grown:+.1f} MB  (target within 50 MB: "

@@ -23,6 +23,8 @@ PUBLIC_MODULES = (
     "posenet.render",
     "posenet.serve",
     "posenet.store",
+    "posenet.track",
+    "posenet.video",
 )
 
 

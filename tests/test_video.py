@@ -24,7 +24,6 @@ from posenet.cli import main
 from posenet.keypoints import LEFT_RIGHT_PAIRS, PART_IDS
 from posenet.poses import Pose
 from posenet.track import Tracker
-from posenet.video import estimate_video
 
 from . import clips
 
@@ -44,9 +43,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def panned(estimator, folder):
-    """The panning clip of test_couple through estimate_video: 60 VideoFrames."""
+    """The panning clip of test_couple through Estimator.video: 60 VideoFrames."""
     clip = clips.write_clip(folder / "pan.mp4", clips.panning(60))
-    return list(estimate_video(estimator, clip))
+    return list(estimator.video(clip))
 
 
 def nose_x(tracked) -> float:
@@ -80,7 +79,7 @@ def _jitter(frames, field: str) -> float:
 
 def test_smoothing_a_still_noisy_clip_cuts_jitter_by_half(estimator, folder):
     clip = clips.write_clip(folder / "still.mp4", clips.still(30, noise=12.0))
-    frames = list(estimate_video(estimator, clip))
+    frames = list(estimator.video(clip))
     raw, smooth = _jitter(frames[5:], "raw"), _jitter(frames[5:], "pose")
     print(f"\njitter on a still clip with noise: raw {raw:.2f} px, smoothed {smooth:.2f} px")
     assert raw > 0.5  # the noise does move PoseNet's keypoints
@@ -123,7 +122,7 @@ def test_two_people_crossing_keep_their_ids(estimator, folder):
     legs); the tracker carries his track through those 6 frames on its velocity and
     gives him his ID back when he comes out on her right."""
     clip = clips.write_clip(folder / "crossing.mp4", clips.crossing(48))
-    frames = list(estimate_video(estimator, clip))
+    frames = list(estimator.video(clip))
     ids = {i for f in frames for i in (p.track_id for p in f.poses) if i is not None}
     assert ids == {1, 2}
     hidden = [f.index for f in frames if len(f.poses) < 2]

@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from PIL import Image
@@ -35,6 +35,9 @@ from .poses import to_image
 from .result import Result, Timings
 from .runtime import INPUT_TYPES, Runtime, RuntimePool
 from .sizes import DEFAULT_LONG_SIDE, MAX_SIDE, SIZE_FORMS, auto_size, parse_size, resolve_size
+
+if TYPE_CHECKING:  # video needs PyAV, an extra: imported when a video is asked for
+    from .video import VideoFrame
 
 __all__ = ["Estimator", "EstimatorSettings", "ImageLike", "estimate"]
 
@@ -308,6 +311,19 @@ class Estimator:
                 yield result
         finally:
             helper.shutdown(wait=True, cancel_futures=True)
+
+    def video(self, source: str | Path | int, **options: Any) -> Iterator[VideoFrame]:
+        """The poses of every frame of a video file, a folder of frames or a camera
+        (a number, or a device path), people tracked and smoothed: VideoFrames in order.
+
+        Options are posenet.video.estimate_video's: track (True, a TrackerSettings, a
+        Tracker or False), start, end (s), every, max_frames, rate (a folder's fps),
+        keep_images. Needs PyAV (`pip install 'posenet-toolkit[video]'`), imported
+        here, on first use, never with the estimator.
+        """
+        from .video import estimate_video
+
+        return estimate_video(self, source, **options)
 
     def _prepare(self, image: ImageLike) -> _Prepared:
         """Read and fit one image (the part of an estimate before the network)."""

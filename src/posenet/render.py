@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .keypoints import NUM_KEYPOINTS, SKELETON
 from .poses import Pose
 
-__all__ = ["PALETTE", "draw_poses"]
+__all__ = ["PALETTE", "UNTRACKED", "draw_poses", "track_color"]
 
 #: Colour per pose (repeats after 10), chosen to stay distinct on photos.
 PALETTE: tuple[tuple[int, int, int], ...] = (

@@ -41,6 +41,8 @@ from .keypoints import COCO_SIGMAS, LEFT_RIGHT_PAIRS, NUM_KEYPOINTS
 from .one_euro import OneEuroFilter
 from .poses import Pose
 
+__all__ = ["TFJS_KEYPOINT_TRACKER", "TrackedPose", "Tracker", "TrackerSettings"]
+
 SIMILARITIES: tuple[str, ...] = ("keypoints", "box")
 
 

@@ -13,28 +13,37 @@ end at all). PyAV (FFmpeg's libraries in a wheel, no system install) is the
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import queue
 import re
 import sys
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 
 from .errors import PosenetError
+from .files import atomic_writer
 from .image import IMAGE_SUFFIXES, load_image
+from .result import Result
 from .track import TrackedPose, Tracker, TrackerSettings
 
-if TYPE_CHECKING:
-    from .estimator import Estimator, Result
+__all__ = [
+    "INSTALL_HINT",
+    "VIDEO_FORMATS",
+    "VideoFrame",
+    "VideoOutput",
+    "VideoSource",
+    "estimate_video",
+    "open_camera",
+    "open_video",
+]
 
 INSTALL_HINT = "pip install 'posenet-toolkit[video]'"
 #: Frames waiting between two stages. Four absorb the jitter of a shared CPU; more
@@ -256,6 +265,12 @@ def _reason(exc: BaseException) -> str:
     return str(text).rstrip(".").split(":")[0].strip() or type(exc).__name__
 
 
+class Streams(Protocol):
+    """What estimate_video needs of an estimator: Estimator.stream."""
+
+    def stream(self, images: Iterable[np.ndarray]) -> Iterator[Result]: ...
+
+
 @dataclass(frozen=True)
 class VideoFrame:
     """The poses of one frame.
@@ -286,7 +301,7 @@ class VideoFrame:
 
 
 def estimate_video(
-    estimator: Estimator,
+    estimator: Streams,
     source: str | Path | int | VideoSource,
     *,
     track: bool | TrackerSettings | Tracker = True,
@@ -324,7 +339,7 @@ def estimate_video(
 
 
 def _estimate(
-    estimator: Estimator,
+    estimator: Streams,
     video: VideoSource,
     tracker: Tracker | None,
     start: float,
@@ -352,8 +367,9 @@ def _estimate(
             yield frame.pixels
 
     count = 0
+    results = estimator.stream(pixels())
     try:
-        for result in _stream(estimator, pixels()):
+        for result in results:
             frame = pending.popleft()
             count += 1
             if tracker is None:
@@ -364,15 +380,12 @@ def _estimate(
                 frame.index, frame.time, result, poses, frame.pixels if keep_images else None
             )
     finally:
-        frames.close()
+        frames.close()  # first: the stream's helper thread may be waiting for a frame
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
     if count == 0 and start > 0:
         raise PosenetError(f"start {start:g} s is beyond the end of {video.name}")
-
-
-def _stream(estimator: Estimator, images: Iterable[np.ndarray]) -> Iterator[Result]:
-    """Estimator.stream, until #12 provides it."""  # TODO(#12): estimator.stream
-    for image in images:
-        yield estimator.estimate(image)
 
 
 class _Prefetch(Iterator[Any]):
@@ -444,7 +457,7 @@ class VideoOutput:
 
     video: a .mp4/.m4v/.mov/.mkv path (frames need `image`: estimate with
     keep_images=True), drawn in the source's size and at `rate` frames per second.
-    jsonl: a path, or "-" for stdout (flushed per frame). Files are written under
+    jsonl: a path, or "-" for stdout; flushed per frame. Files are written under
     temporary names beside their targets and renamed into place by close(), so a
     run stopped by Ctrl-C leaves complete files holding every frame handed over, and
     a failed run (close(keep=False)) leaves whatever was there before.
@@ -464,41 +477,34 @@ class VideoOutput:
         self._thresholds = np.asarray(
             thresholds if isinstance(thresholds, float | int) else list(thresholds), np.float32
         )
-        self._files: list[tuple[Path, Path]] = []  # (temporary, target)
+        self._files = contextlib.ExitStack()  # the temporary files, renamed on close
         self._encoder: _Encoder | None = None
-        self._lines: Any = None
+        self._lines: BinaryIO | None = None
         self._error: BaseException | None = None
         self.frames = 0
         try:
             if video is not None:
                 target = Path(video)
-                if target.suffix.lower() not in VIDEO_FORMATS:
+                muxer = VIDEO_FORMATS.get(target.suffix.lower())
+                if muxer is None:
                     raise PosenetError(
                         f"{target}: unknown video format {target.suffix or '(none)'!r} "
                         f"(one of {', '.join(VIDEO_FORMATS)})"
                     )
-                tmp = self._temporary(target)
-                self._encoder = _Encoder(
-                    tmp, VIDEO_FORMATS[target.suffix.lower()], width, height, rate
+                out = self._files.enter_context(atomic_writer(target))
+                self._encoder = _Encoder(out, muxer, width, height, rate)
+            if jsonl is not None:
+                self._lines = (
+                    sys.stdout.buffer
+                    if str(jsonl) == "-"
+                    else self._files.enter_context(atomic_writer(jsonl))
                 )
-            if jsonl is not None and str(jsonl) == "-":
-                self._lines = sys.stdout
-            elif jsonl is not None:
-                self._lines = self._temporary(Path(jsonl)).open("w", encoding="utf-8")
         except BaseException:
             self._discard()
             raise
         self._queue: queue.Queue = queue.Queue(QUEUE_FRAMES)
         self._thread = threading.Thread(target=self._run, name="posenet-video-writer", daemon=True)
         self._thread.start()
-
-    def _temporary(self, target: Path) -> Path:
-        fd, name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=f".partial{target.suffix}", dir=target.parent or "."
-        )
-        os.close(fd)
-        self._files.append((Path(name), target))
-        return Path(name)
 
     def write(self, frame: VideoFrame) -> None:
         """Queue one frame (blocks while the writer is QUEUE_FRAMES behind)."""
@@ -516,7 +522,8 @@ class VideoOutput:
                 if self._encoder is not None:
                     self._encoder.encode(self._draw(frame))
                 if self._lines is not None:
-                    self._lines.write(json.dumps(frame.to_dict(), separators=(",", ":")) + "\n")
+                    line = json.dumps(frame.to_dict(), separators=(",", ":")) + "\n"
+                    self._lines.write(line.encode())
                     self._lines.flush()  # a reader (or a pipe) sees whole lines as they come
                 self.frames += 1
             except BaseException as exc:
@@ -542,33 +549,31 @@ class VideoOutput:
         try:
             if self._encoder is not None:
                 self._encoder.close()
-            if self._lines is not None and self._lines is not sys.stdout:
-                self._lines.close()
-            if keep and error is None:
-                for tmp, target in self._files:
-                    os.replace(tmp, target)
-                self._files = []
         except BaseException as exc:
             error = error or exc
-        finally:
+        if keep and error is None:
+            self._files.close()  # renames every temporary file into place
+        else:
             self._discard()
+        if isinstance(error, OSError):
+            raise PosenetError(f"cannot write the output ({error.strerror or error})") from None
         if error is not None:
-            if isinstance(error, OSError):
-                raise PosenetError(f"cannot write the output ({error.strerror or error})") from None
             raise error
 
     def _discard(self) -> None:
-        for tmp, _ in self._files:
-            tmp.unlink(missing_ok=True)
-        self._files = []
+        self._files.__exit__(_Discarded, _Discarded(), None)
+
+
+class _Discarded(Exception):
+    """Unwinds the temporary files without renaming them."""
 
 
 class _Encoder:
-    """Frames (uint8[H, W, 3]) -> an H.264 video file through PyAV."""
+    """Frames (uint8[H, W, 3]) -> an H.264 video written to `out` through PyAV."""
 
-    def __init__(self, path: Path, muxer: str, width: int, height: int, rate: Fraction):
+    def __init__(self, out: BinaryIO, muxer: str, width: int, height: int, rate: Fraction):
         av = _av()
-        self._container = av.open(str(path), "w", format=muxer)
+        self._container = av.open(out, "w", format=muxer)
         codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
         self._stream = self._container.add_stream(codec, rate=rate)
         self._stream.width, self._stream.height = width, height

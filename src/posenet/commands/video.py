@@ -4,12 +4,14 @@ as JSON lines and a drawn video."""
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import PosenetError
+from .. import EstimatorSettings, PosenetError
+from ..files import Inputs, check_output
 from .detect import add_model_options, estimator_from_args
 
 
@@ -75,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
         if args.camera is not None
         else open_video(args.source, rate=args.fps)
     )
-    inputs = [] if args.source is None else [Path(args.source)]
+    inputs = Inputs(
+        ([] if args.source is None else [args.source])
+        + EstimatorSettings(model=args.model).model_files()
+    )
     with source:
         outputs = _check_outputs(args, inputs)
         estimator = estimator_from_args(args)
@@ -100,10 +105,12 @@ def run(args: argparse.Namespace) -> int:
         progress = _Progress(_expected(source, args), quiet=args.quiet)
         interrupted, ok = False, False
         tracks: set[int] = set()
+        invokes: list[float] = []
         try:
             for frame in frames:
                 output.write(frame)
                 tracks.update(p.track_id for p in frame.poses if p.track_id is not None)
+                invokes.append(frame.result.timings.invoke)
                 progress.step()
             ok = True
         except KeyboardInterrupt:
@@ -122,23 +129,22 @@ def run(args: argparse.Namespace) -> int:
         raise PosenetError(f"{source.name}: no frames between --start and --end")
     if not args.quiet and args.jsonl != "-":
         seconds = progress.elapsed
+        invoke = statistics.median(invokes) * 1000
         print(
             f"{source.name}: {done} frame(s), {len(tracks)} track(s), "
-            f"{done / seconds if seconds else 0:.1f} fps"
+            f"{done / seconds if seconds else 0:.1f} fps (invoke {invoke:.1f} ms)"
         )
     return 0
 
 
-def _check_outputs(args: argparse.Namespace, inputs: list[Path]) -> dict[str, Any]:
-    from .._files import check_output
-
+def _check_outputs(args: argparse.Namespace, inputs: Inputs) -> dict[str, Any]:
     outputs: dict[str, Any] = {}
     for name in ("out", "jsonl"):
         value = getattr(args, name)
         if value == "-" and name == "jsonl":
             outputs[name] = "-"
         elif value is not None:
-            outputs[name] = check_output(value, force=True, inputs=inputs)
+            outputs[name] = check_output(value, inputs=inputs)
     if len({str(Path(p).resolve()) for p in outputs.values() if p != "-"}) < len(
         [p for p in outputs.values() if p != "-"]
     ):
