@@ -267,6 +267,31 @@ def test_bad_input_exits_2_with_one_line(case, folder, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--fps", "10"], "--fps is the frame rate of a folder of frames"),
+        (["--out", "{folder}/x.avi"], "unknown video format '.avi'"),
+        (["--out", "{folder}/same.mp4", "--jsonl", "{folder}/same.mp4"], "name the same file"),
+        (["--out", "{clip}"], "is one of the inputs"),
+        (["--tracker", "min_hits=0"], "min_hits must be a whole number >= 1"),
+        (["--tracker", "speed=3"], "--tracker speed: unknown setting"),
+        (["--no-track", "--no-smooth"], "--no-track leaves nothing"),
+        (["--camera", "0"], "give a video, a folder or a device, or --camera N"),
+        (["--start", "2", "--end", "1"], "do not make a time range"),
+        (["--every", "0"], "'0' is not a whole number >= 1"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(extra, expected, folder, capsys):
+    clip = folder / "pan.mp4"
+    if not clip.exists():
+        clips.write_clip(clip, clips.panning(60))
+    argv = [a.format(folder=folder, clip=clip) for a in extra]
+    assert main(["video", str(clip), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err, err
+
+
 def test_missing_pyav_names_the_pip_command(folder, monkeypatch, capsys):
     clip = folder / "some.mp4"
     clip.write_bytes(b"\0" * 10)

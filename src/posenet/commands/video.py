@@ -4,14 +4,15 @@ as JSON lines and a drawn video."""
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from .. import EstimatorSettings, PosenetError
-from ..files import Inputs, check_output
+from ..files import Inputs, check_output, same_file
+from ..track import TrackerSettings
+from ..video import VIDEO_FORMATS, VideoOutput, estimate_video, open_camera, open_video
 from .detect import add_model_options, estimator_from_args
 
 
@@ -66,12 +67,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..track import TrackerSettings
-    from ..video import VideoOutput, estimate_video, open_camera, open_video
-
     if (args.source is None) == (args.camera is None):
         raise PosenetError("give a video, a folder or a device, or --camera N (one of them)")
-    settings = _tracker_settings(args, TrackerSettings)
+    if args.fps is not None and not (args.source and Path(args.source).is_dir()):
+        raise PosenetError("--fps is the frame rate of a folder of frames; a video has its own")
+    settings = _tracker_settings(args)
     source = (
         open_camera(args.camera)
         if args.camera is not None
@@ -105,12 +105,12 @@ def run(args: argparse.Namespace) -> int:
         progress = _Progress(_expected(source, args), quiet=args.quiet)
         interrupted, ok = False, False
         tracks: set[int] = set()
-        invokes: list[float] = []
+        invoke = 0.0  # summed, not listed: a camera may run for days
         try:
             for frame in frames:
                 output.write(frame)
                 tracks.update(p.track_id for p in frame.poses if p.track_id is not None)
-                invokes.append(frame.result.timings.invoke)
+                invoke += frame.result.timings.invoke
                 progress.step()
             ok = True
         except KeyboardInterrupt:
@@ -129,36 +129,40 @@ def run(args: argparse.Namespace) -> int:
         raise PosenetError(f"{source.name}: no frames between --start and --end")
     if not args.quiet and args.jsonl != "-":
         seconds = progress.elapsed
-        invoke = statistics.median(invokes) * 1000
         print(
             f"{source.name}: {done} frame(s), {len(tracks)} track(s), "
-            f"{done / seconds if seconds else 0:.1f} fps (invoke {invoke:.1f} ms)"
+            f"{done / seconds if seconds else 0:.1f} fps (invoke {invoke / done * 1000:.1f} ms)"
         )
     return 0
 
 
 def _check_outputs(args: argparse.Namespace, inputs: Inputs) -> dict[str, Any]:
+    """{"out": Path, "jsonl": Path or "-"} for the outputs asked for, each checked."""
     outputs: dict[str, Any] = {}
     for name in ("out", "jsonl"):
         value = getattr(args, name)
-        if value == "-" and name == "jsonl":
-            outputs[name] = "-"
-        elif value is not None:
-            outputs[name] = check_output(value, inputs=inputs)
-    if len({str(Path(p).resolve()) for p in outputs.values() if p != "-"}) < len(
-        [p for p in outputs.values() if p != "-"]
-    ):
+        if value is not None:
+            stdout = name == "jsonl" and value == "-"
+            outputs[name] = value if stdout else check_output(value, inputs=inputs)
+    suffix = Path(args.out).suffix.lower() if args.out else ".mp4"
+    if suffix not in VIDEO_FORMATS:
+        raise PosenetError(
+            f"--out {args.out}: unknown video format {suffix or '(none)'!r} "
+            f"(one of {', '.join(VIDEO_FORMATS)})"
+        )
+    jsonl = outputs.get("jsonl", "-")
+    if "out" in outputs and jsonl != "-" and same_file(outputs["out"], jsonl):
         raise PosenetError("--out and --jsonl name the same file")
     return outputs
 
 
-def _tracker_settings(args: argparse.Namespace, settings_type: Any) -> Any:
+def _tracker_settings(args: argparse.Namespace) -> TrackerSettings | None:
     """TrackerSettings from -T NAME=VALUE, --no-smooth; None with --no-track."""
     if args.no_track:
         if args.tracker or args.no_smooth:
             raise PosenetError("--no-track leaves nothing for --tracker or --no-smooth to set")
         return None
-    names = settings_type.names()
+    names = TrackerSettings.names()
     changes: dict[str, Any] = {}
     for item in args.tracker:
         name, sep, value = item.partition("=")
@@ -171,7 +175,7 @@ def _tracker_settings(args: argparse.Namespace, settings_type: Any) -> Any:
     if args.no_smooth:
         changes["smooth"] = False
     try:
-        return settings_type(**changes)
+        return TrackerSettings(**changes)
     except (TypeError, ValueError) as exc:
         raise PosenetError(str(exc)) from None
 
