@@ -31,6 +31,7 @@ class _Parser(argparse.ArgumentParser):
 COMMANDS: tuple[str, ...] = (
     "detect",
     "video",
+    "batch",
     "models",
     "eval",
     "bench",

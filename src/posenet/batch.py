@@ -1,0 +1,530 @@
+"""Poses for whole datasets as Parquet: `posenet batch`, on Ray Data or in this process.
+
+Ray Data already reads files from local disks and object stores, schedules work
+over a cluster, restarts dead workers, retries their tasks and streams blocks so
+that no process ever holds the dataset. This module adds only what is ours:
+
+- the sources: a folder, a glob, or a .txt/.parquet list of paths or URIs;
+- `PoseBatch`, the callable Ray runs as an actor pool (`map_batches`): it builds
+  its estimator once from the settings and turns a batch of (path, bytes) into rows;
+- the row schema: one row per pose, one row without a pose for an image with no
+  person (so every finished input is in the output), one row with `error` for an
+  input that could not be read;
+- `ParquetBlocks`, which writes each block atomically under a name derived from
+  the sources in it, so that a retried block replaces itself instead of doubling,
+  and `--resume` can tell which inputs are done by reading one column.
+
+Without Ray the same pieces run in a loop in this process (`run_local`); with Ray
+`posenet._batch_ray` wires them into a Ray Data pipeline. Both need pyarrow.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._version import __version__
+from .errors import PosenetError
+from .image import IMAGE_SUFFIXES, decode_image
+from .keypoints import PART_NAMES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.fs
+
+    from .estimator import Estimator, Result
+
+#: Files a folder or glob contributes (videos join once frames are supported).
+SOURCE_SUFFIXES = IMAGE_SUFFIXES
+LIST_SUFFIXES = (".txt", ".parquet")
+#: Columns a Parquet list may name its paths by, in order of preference.
+LIST_COLUMNS = ("path", "source", "uri", "url")
+#: Parquet key-value metadata key holding the model and settings (JSON).
+METADATA_KEY = b"posenet"
+#: Images per map_batches call: about a second of network time per batch on one
+#: core, long enough to hide the call's overhead, short enough that a retried batch
+#: costs little and that small jobs still spread over every actor.
+BATCH_SIZE = 16
+
+MISSING_EXTRA = "posenet batch writes Parquet with pyarrow: pip install 'posenet-toolkit[batch]'"
+
+
+def _binary_files_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([("path", pa.string()), ("bytes", pa.binary())])
+
+
+def require_pyarrow() -> None:
+    """PosenetError naming the install command when pyarrow is missing."""
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise PosenetError(MISSING_EXTRA) from None
+
+
+# --- settings (the picklable description actors build their estimator from) ---------
+
+
+def estimator_settings(model: str | None, options: dict[str, Any]) -> dict[str, Any]:
+    """JSON-able settings: the model (a local file made absolute, so that every worker
+    finds it whatever its folder) and the Estimator's keyword arguments."""
+    if model is not None and Path(model).exists():
+        model = str(Path(model).resolve())
+    return {"model": model, **options}
+
+
+def build_estimator(settings: dict[str, Any]) -> Estimator:
+    from .estimator import Estimator
+
+    options = dict(settings)
+    return Estimator(options.pop("model"), **options)
+
+
+def describe(estimator: Estimator, settings: dict[str, Any]) -> dict[str, Any]:
+    """What the output's metadata records: enough to tell how every row was made."""
+    return {
+        "posenet": __version__,
+        "model": estimator.model.name,
+        "input_size": "auto" if estimator.auto_size else list(estimator.input_size),
+        "settings": settings,
+    }
+
+
+# --- sources --------------------------------------------------------------------------
+
+
+def is_uri(source: str) -> bool:
+    return "://" in source
+
+
+def find_sources(spec: str) -> list[str]:
+    """Every input `spec` names, sorted as found: a folder (walked recursively for
+    image files), an image file, a glob, or a list (.txt: one path or URI a line,
+    blank lines and # comments skipped; .parquet: a `path` column). Local paths come
+    back absolute (relative ones in a list are relative to the list's folder)."""
+    if not spec.strip():
+        raise PosenetError("INPUT is empty")
+    path = Path(spec)
+    if path.is_dir():
+        found = [
+            os.path.join(root, name)
+            for root, dirs, files in os.walk(path)
+            for name in files
+            if Path(name).suffix.lower() in SOURCE_SUFFIXES
+        ]
+        if not found:
+            raise PosenetError(f"{spec}: folder contains no images")
+        return sorted(os.path.abspath(p) for p in found)
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix in LIST_SUFFIXES:
+            return _read_list(path)
+        if suffix in SOURCE_SUFFIXES:
+            return [os.path.abspath(path)]
+        raise PosenetError(
+            f"{spec}: not an image, a folder, a glob or a list ({', '.join(LIST_SUFFIXES)})"
+        )
+    if glob.has_magic(spec):
+        found = [p for p in glob.glob(spec, recursive=True) if Path(p).is_file()]
+        if not found:
+            raise PosenetError(f"{spec}: no file matches")
+        return sorted(os.path.abspath(p) for p in found)
+    raise PosenetError(f"{spec}: no such file or folder")
+
+
+def _read_list(path: Path) -> list[str]:
+    if path.suffix.lower() == ".parquet":
+        entries = _read_parquet_list(path)
+    else:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PosenetError(f"{path}: cannot read the list ({exc})") from None
+        entries = [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]
+    if not entries:
+        raise PosenetError(f"{path}: the list names no input")
+    base = path.resolve().parent
+    return [e if is_uri(e) else os.path.abspath(base / e) for e in entries]
+
+
+def _read_parquet_list(path: Path) -> list[str]:
+    require_pyarrow()
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise PosenetError(f"{path}: not a Parquet file ({exc})") from None
+    strings = [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    named = [c for c in LIST_COLUMNS if c in strings]
+    if not named and len(strings) != 1:
+        raise PosenetError(
+            f"{path}: name the column of paths one of {', '.join(LIST_COLUMNS)} "
+            f"(string columns: {', '.join(strings) or 'none'})"
+        )
+    column = (named or strings)[0]
+    return [s for s in pq.read_table(path, columns=[column])[column].to_pylist() if s]
+
+
+def split_missing(sources: list[str]) -> tuple[list[str], list[str]]:
+    """(present, missing) local files; URIs are left to the reader, which says why
+    it cannot open one. A stale list should cost a few error rows, not the job."""
+    present, missing = [], []
+    for source in sources:
+        (present if is_uri(source) or os.path.isfile(source) else missing).append(source)
+    return present, missing
+
+
+# --- rows -----------------------------------------------------------------------------
+
+#: Keypoint columns: `nose_x`, `nose_y`, `nose_score`, ... in PoseNet's part order.
+KEYPOINT_COLUMNS: tuple[str, ...] = tuple(
+    f"{part}_{what}" for part in PART_NAMES for what in ("x", "y", "score")
+)
+
+
+def schema(metadata: dict[str, Any] | None = None) -> pa.Schema:
+    """One row per pose. `pose_index` is null on an image's no-pose row and on error
+    rows; `frame`, `timestamp` and `track_id` are for video frames; positions are in
+    original-image pixels; metadata[b"posenet"] holds the model and settings."""
+    import pyarrow as pa
+
+    fields = [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("frame", pa.int64()),
+        pa.field("timestamp", pa.float64()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("pose_index", pa.int32()),
+        pa.field("score", pa.float32()),
+        pa.field("track_id", pa.int64()),
+        *(pa.field(name, pa.float32()) for name in KEYPOINT_COLUMNS),
+        pa.field("error", pa.string()),
+    ]
+    meta = {METADATA_KEY: json.dumps(metadata, sort_keys=True)} if metadata else None
+    return pa.schema(fields, metadata=meta)
+
+
+class Rows:
+    """Collects rows column by column and hands them over as one Arrow table."""
+
+    _SCALARS = ("source", "frame", "timestamp", "width", "height", "pose_index", "score")
+
+    def __init__(self) -> None:
+        self._columns: dict[str, list[Any]] = {name: [] for name in (*self._SCALARS, "error")}
+        self._track_ids: list[int | None] = []
+        self._keypoints: list[np.ndarray | None] = []
+
+    def add_result(
+        self,
+        source: str,
+        result: Result,
+        frame: int | None = None,
+        timestamp: float | None = None,
+        track_ids: list[int] | None = None,
+    ) -> None:
+        """One row per pose of `result`, or one row without a pose when it has none."""
+        poses = result.poses or [None]
+        for index, pose in enumerate(poses):
+            values = (source, frame, timestamp, result.width, result.height)
+            if pose is None:
+                values += (None, None)
+                self._keypoints.append(None)
+            else:
+                values += (index, pose.score)
+                self._keypoints.append(np.column_stack([pose.xy, pose.scores]).ravel())
+            for name, value in zip(self._SCALARS, values, strict=True):
+                self._columns[name].append(value)
+            self._columns["error"].append(None)
+            self._track_ids.append(track_ids[index] if track_ids and pose is not None else None)
+
+    def add_error(
+        self, source: str, reason: str, frame: int | None = None, timestamp: float | None = None
+    ) -> None:
+        values = (source, frame, timestamp, None, None, None, None)
+        for name, value in zip(self._SCALARS, values, strict=True):
+            self._columns[name].append(value)
+        self._columns["error"].append(reason)
+        self._track_ids.append(None)
+        self._keypoints.append(None)
+
+    def table(self) -> pa.Table:
+        import pyarrow as pa
+
+        target = schema()
+        n = len(self._keypoints)
+        keypoints = np.full((n, len(KEYPOINT_COLUMNS)), np.nan, np.float32)
+        missing = np.ones(n, bool)
+        for row, values in enumerate(self._keypoints):
+            if values is not None:
+                keypoints[row] = values
+                missing[row] = False
+        arrays = [pa.array(self._columns[name], target.field(name).type) for name in self._SCALARS]
+        arrays.append(pa.array(self._track_ids, pa.int64()))
+        arrays += [pa.array(keypoints[:, i], mask=missing) for i in range(keypoints.shape[1])]
+        arrays.append(pa.array(self._columns["error"], pa.string()))
+        return pa.Table.from_arrays(arrays, schema=target)
+
+
+def _reason(exc: Exception, source: str) -> str:
+    """The error column: our one-line message without the repeated path, or the
+    exception's type and text for anything unexpected (a batch job records it and
+    goes on; one odd file must not cost a night's run)."""
+    if isinstance(exc, PosenetError):
+        return str(exc).removeprefix(f"{source}: ")
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- the worker -----------------------------------------------------------------------
+
+
+class PoseBatch:
+    """Batch of files -> pose rows. Ray Data runs it as an actor pool (`map_batches`
+    with a class): each actor calls __init__ once, so it builds one estimator and
+    keeps it for every batch it gets. The in-process path calls it the same way.
+
+    settings: estimator_settings(); source_prefix: put back in front of the paths the
+    reader reports (Ray reports `bucket/key` for `s3://bucket/key`).
+    """
+
+    def __init__(
+        self,
+        settings: dict[str, Any],
+        source_prefix: str = "",
+        estimator: Estimator | None = None,
+    ) -> None:
+        self.estimator = estimator or build_estimator(settings)
+        self.source_prefix = source_prefix
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        """batch: columns `path` (string) and `bytes` (binary), as Ray's
+        read_binary_files gives them with include_paths=True."""
+        rows = Rows()
+        paths = batch.column("path").to_pylist()
+        for path, data in zip(paths, batch.column("bytes"), strict=True):
+            source = self.source_prefix + path
+            try:
+                result = self.estimator.estimate(decode_image(data.as_py(), source))
+            except Exception as exc:
+                rows.add_error(source, _reason(exc, source))
+            else:
+                rows.add_result(source, result)
+        return rows.table()
+
+
+# --- output ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParquetBlocks:
+    """A folder (local or a pyarrow filesystem URI) of Parquet files, one per block.
+
+    Each block is written to a hidden `.name.partial` file and moved into place:
+    readers (pyarrow, Ray, Spark, pandas) skip names starting with `.` or `_`, so a
+    job killed mid-write leaves no half file that looks complete. The name is a hash
+    of the block's sources: a retried block (a worker died after writing) replaces
+    its first copy, and blocks of one job never collide.
+    """
+
+    uri: str
+    metadata: dict[str, Any]
+
+    def filesystem(self) -> tuple[pyarrow.fs.FileSystem, str]:
+        import pyarrow.fs as pafs
+
+        if is_uri(self.uri):
+            return pafs.FileSystem.from_uri(self.uri)
+        return pafs.LocalFileSystem(), os.path.abspath(self.uri)
+
+    def write(self, table: pa.Table) -> str | None:
+        """Write one block; returns its file name (None for an empty block)."""
+        import pyarrow.parquet as pq
+
+        if table.num_rows == 0:
+            return None
+        fs, root = self.filesystem()
+        keys = sorted(set(table.column("source").to_pylist()))
+        name = "part-" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:24] + ".parquet"
+        final, partial = f"{root}/{name}", f"{root}/.{name}.partial"
+        pq.write_table(
+            table.replace_schema_metadata(schema(self.metadata).metadata), partial, filesystem=fs
+        )
+        fs.move(partial, final)
+        return name
+
+    def prepare(self, resume: bool) -> set[str]:
+        """Create the folder, or check it may be continued: returns the sources
+        already written (with --resume), refuses an existing dataset without it and
+        one written with other settings."""
+        import pyarrow.fs as pafs
+
+        fs, root = self.filesystem()
+        info = fs.get_file_info(root)
+        if info.type == pafs.FileType.File:
+            raise PosenetError(f"{self.uri}: is a file; --output names a folder for the dataset")
+        if info.type == pafs.FileType.NotFound:
+            try:
+                fs.create_dir(root, recursive=True)
+            except OSError as exc:
+                raise PosenetError(f"{self.uri}: cannot create it ({exc})") from None
+            return set()
+        files = self._files(fs, root)
+        if files and not resume:
+            raise PosenetError(
+                f"{self.uri}: already holds a dataset ({len(files)} file(s)); "
+                "--resume continues it, or choose another --output"
+            )
+        if not files:
+            return set()
+        self._check_same_job(fs, files[0])
+        return self.done_sources()
+
+    def _files(self, fs: pyarrow.fs.FileSystem, root: str) -> list[str]:
+        import pyarrow.fs as pafs
+
+        selector = pafs.FileSelector(root, recursive=False)
+        return sorted(
+            f.path
+            for f in fs.get_file_info(selector)
+            if f.type == pafs.FileType.File and not f.base_name.startswith((".", "_"))
+        )
+
+    def _check_same_job(self, fs: pyarrow.fs.FileSystem, path: str) -> None:
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.read_schema(path, filesystem=fs).metadata or {}
+            written = json.loads(meta[METADATA_KEY])
+        except (OSError, KeyError, ValueError) as exc:
+            raise PosenetError(f"{path}: not a posenet batch output ({exc})") from None
+        differs = [
+            key
+            for key in sorted(set(written["settings"]) | set(self.metadata["settings"]))
+            if key != "threads"
+            and written["settings"].get(key) != self.metadata["settings"].get(key)
+        ]
+        if written.get("model") != self.metadata["model"]:
+            differs.insert(0, "model")
+        if differs:
+            raise PosenetError(
+                f"{self.uri}: was written with other settings ({', '.join(differs)}); "
+                "--resume needs the same ones"
+            )
+
+    def done_sources(self) -> set[str]:
+        """Sources with at least one row in the dataset (poses, no pose, or error)."""
+        import pyarrow.dataset as pads
+
+        fs, root = self.filesystem()
+        dataset = pads.dataset(root, format="parquet", filesystem=fs)
+        return set(dataset.to_table(columns=["source"]).column("source").unique().to_pylist())
+
+
+# --- the job --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run does: the inputs still to do, the missing ones, where rows go."""
+
+    todo: list[str]
+    missing: list[str]
+    skipped: int
+    output: ParquetBlocks
+    settings: dict[str, Any]
+
+
+def plan(
+    spec: str, output: str, settings: dict[str, Any], estimator: Estimator, resume: bool
+) -> Plan:
+    """Find the inputs, check the output folder and drop what --resume finds done.
+    `estimator` (built here from `settings`) checks the settings before any worker
+    starts and names the model in the metadata."""
+    require_pyarrow()
+    sources = find_sources(spec)
+    blocks = ParquetBlocks(output, describe(estimator, settings))
+    done = blocks.prepare(resume)
+    remaining = [s for s in sources if s not in done]
+    present, missing = split_missing(remaining)
+    return Plan(present, missing, len(sources) - len(remaining), blocks, settings)
+
+
+def chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def missing_rows(missing: Iterable[str]) -> pa.Table:
+    rows = Rows()
+    for source in missing:
+        rows.add_error(source, "no such file")
+    return rows.table()
+
+
+def run_local(
+    job: Plan,
+    estimator: Estimator,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """The job in this process: the same batches, rows and files as on Ray."""
+    import pyarrow as pa
+
+    worker = PoseBatch(job.settings, estimator=estimator)
+    job.output.write(missing_rows(job.missing))
+    for done, paths in enumerate(chunks(job.todo, BATCH_SIZE)):
+        unreadable, readable, data = Rows(), [], []
+        for path in paths:
+            try:
+                data.append(_read_bytes(path))
+                readable.append(path)
+            except OSError as exc:
+                unreadable.add_error(path, f"cannot read it ({exc.strerror or exc})")
+        rows = worker(pa.table({"path": readable, "bytes": data}, schema=_binary_files_schema()))
+        job.output.write(pa.concat_tables([unreadable.table(), rows]))
+        if progress:
+            progress(min((done + 1) * BATCH_SIZE, len(job.todo)), len(job.todo))
+
+
+def _read_bytes(source: str) -> bytes:
+    if is_uri(source):
+        import pyarrow.fs as pafs
+
+        fs, path = pafs.FileSystem.from_uri(source)
+        with fs.open_input_stream(path) as stream:
+            return stream.read()
+    return Path(source).read_bytes()
+
+
+@dataclass(frozen=True)
+class Summary:
+    inputs: int
+    poses: int
+    errors: int
+
+
+def summarize(blocks: ParquetBlocks) -> Summary:
+    """Counts over the whole dataset (three columns are read, not the rows)."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as pads
+
+    fs, root = blocks.filesystem()
+    table = pads.dataset(root, format="parquet", filesystem=fs).to_table(
+        columns=["source", "pose_index", "error"]
+    )
+    return Summary(
+        inputs=len(pc.unique(table.column("source"))),
+        poses=table.num_rows - table.column("pose_index").null_count,
+        errors=table.num_rows - table.column("error").null_count,
+    )
