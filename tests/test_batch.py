@@ -1,0 +1,305 @@
+"""`posenet batch` on a local Ray cluster and in-process: the rows `detect --json` gives,
+error rows, a killed actor, --resume, flat actor memory.
+
+Ray takes seconds to start, so the whole module shares one session (2 CPUs) and one
+200-image dataset; each Ray job starts its own actor pool, so there are only three.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import pytest
+import ray
+
+from posenet import batch
+from posenet.cli import build_parser, main
+from posenet.commands.detect import estimator_kwargs
+from posenet.keypoints import PART_NAMES
+
+from .conftest import IMAGES, MODELS
+
+ORIGINALS = [
+    IMAGES / "test_couple.jpg",
+    IMAGES / "frisbee.jpg",
+    IMAGES / "tennis_in_crowd.jpg",
+    IMAGES / "soccer.png",
+    *sorted((IMAGES / "coco").glob("*.jpg")),
+]
+COPIES = 25  # 8 photos x 25 = 200 images
+CORRUPT = {"truncated.jpg", "garbage.png", "empty.jpg"}
+ACTOR_TITLE = b"MapBatches(PoseBatch)"
+
+
+@pytest.fixture(scope="module")
+def ray_session(tmp_path_factory):
+    """One local Ray for the module. Its workers get the test environment (offline,
+    models from the shared mirror, a private cache) at start: the per-test monkeypatch
+    of conftest comes too late for processes Ray has already started."""
+    home = tmp_path_factory.mktemp("ray-posenet-home")
+    env = {"POSENET_HOME": str(home), "POSENET_MIRROR": str(MODELS), "POSENET_OFFLINE": "1"}
+    ray.init(num_cpus=2, runtime_env={"env_vars": env}, logging_level="WARNING")
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """200 copies of the shared photos in 25 subfolders, and 3 corrupt files."""
+    root = tmp_path_factory.mktemp("photos")
+    for k in range(COPIES):
+        folder = root / f"{k:02d}"
+        folder.mkdir()
+        for photo in ORIGINALS:
+            (folder / photo.name).write_bytes(photo.read_bytes())
+    (root / "truncated.jpg").write_bytes(ORIGINALS[0].read_bytes()[:3000])
+    (root / "garbage.png").write_bytes(os.urandom(5000))
+    (root / "empty.jpg").write_bytes(b"")
+    return root
+
+
+@pytest.fixture(scope="module")
+def detected(tmp_path_factory) -> dict[str, dict]:
+    """`posenet detect --json` on the photos the copies are byte-identical to."""
+    out = tmp_path_factory.mktemp("detect") / "poses.json"
+    assert main(["detect", *map(str, ORIGINALS), "--json", str(out)]) == 0
+    return {Path(r["image"]).name: r for r in json.loads(out.read_text())}
+
+
+def read_rows(out: Path) -> list[dict]:
+    table = pads.dataset(out, format="parquet").to_table()
+    return sorted(table.to_pylist(), key=lambda r: (r["source"], r["pose_index"] or 0))
+
+
+def as_detect_json(rows: list[dict]) -> dict[str, dict]:
+    """Rows -> {source: detect's JSON for it}, rounded as detect rounds."""
+    images: dict[str, dict] = {}
+    for row in rows:
+        if row["error"] is not None:
+            continue
+        image = images.setdefault(
+            row["source"], {"width": row["width"], "height": row["height"], "poses": []}
+        )
+        if row["pose_index"] is None:
+            continue
+        assert row["pose_index"] == len(image["poses"])
+        image["poses"].append(
+            {
+                "score": round(row["score"], 4),
+                "keypoints": [
+                    {
+                        "name": part,
+                        "x": round(row[f"{part}_x"], 2),
+                        "y": round(row[f"{part}_y"], 2),
+                        "score": round(row[f"{part}_score"], 4),
+                    }
+                    for part in PART_NAMES
+                ],
+            }
+        )
+    return images
+
+
+def check_dataset(out: Path, dataset: Path, detected: dict[str, dict]) -> list[dict]:
+    """Every input once, the poses detect gives, one error row per corrupt file."""
+    rows = read_rows(out)
+    keys = [(r["source"], r["pose_index"]) for r in rows]
+    assert len(keys) == len(set(keys)), "duplicate rows"
+    errors = {Path(r["source"]).name: r["error"] for r in rows if r["error"] is not None}
+    assert set(errors) == CORRUPT
+    assert "empty" in errors["empty.jpg"]
+    assert "damaged" in errors["truncated.jpg"] or "truncated" in errors["truncated.jpg"]
+    assert "not an image" in errors["garbage.png"]
+    images = as_detect_json(rows)
+    assert len(images) == COPIES * len(ORIGINALS)
+    for source, image in images.items():
+        assert Path(source).is_relative_to(dataset)
+        expected = detected[Path(source).name]
+        assert (image["width"], image["height"]) == (expected["width"], expected["height"])
+        assert image["poses"] == expected["poses"], source
+    assert sum(len(i["poses"]) for i in images.values()) > 400
+    meta = json.loads(pq.read_schema(next(out.glob("*.parquet"))).metadata[b"posenet"])
+    assert meta["model"] == "coral-075-353x481"
+    assert meta["settings"]["decoder"] == "coral"
+    assert meta["input_size"] == [353, 481]
+    return rows
+
+
+def test_in_process_rows_are_detects(dataset, detected, tmp_path, capsys):
+    out = tmp_path / "poses"
+    assert main(["batch", str(dataset), "--output", str(out), "--ray", "none"]) == 0
+    assert f"{out}: 203 input(s)" in capsys.readouterr().out
+    check_dataset(out, dataset, detected)
+
+
+def _actor_pids() -> list[int]:
+    """Our Ray's pose actors: processes titled MapWorker(MapBatches(PoseBatch)) whose
+    parent (the raylet) this test process started."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if ACTOR_TITLE not in (entry / "cmdline").read_bytes():
+                continue
+            raylet = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            stat = Path(f"/proc/{raylet}/stat").read_text()
+        except (OSError, ValueError, IndexError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+            pids.append(int(entry.name))
+    return pids
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class ActorWatch(threading.Thread):
+    """Samples the pose actors' memory while a job runs, and kills one of them once
+    the first block is written."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__(daemon=True)
+        self.out = out
+        self.samples: dict[int, list[float]] = {}
+        self.killed: int | None = None
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.1):
+            pids = _actor_pids()
+            for pid in pids:
+                rss = _rss_mb(pid)
+                if rss is not None and pid != self.killed:
+                    self.samples.setdefault(pid, []).append(rss)
+            if self.killed is None and pids and list(self.out.glob("*.parquet")):
+                self.killed = pids[0]
+                os.kill(self.killed, signal.SIGKILL)
+
+
+def test_ray_rows_are_detects_despite_a_killed_actor(
+    ray_session, dataset, detected, tmp_path, capsys
+):
+    out = tmp_path / "poses"
+    watch = ActorWatch(out)
+    watch.start()
+    try:
+        assert main(["batch", str(dataset), "-o", str(out), "--workers", "2"]) == 0
+    finally:
+        watch.stop.set()
+        watch.join()
+    assert f"{out}: 203 input(s)" in capsys.readouterr().out
+    assert watch.killed is not None, "no actor was killed mid-job"
+    assert not list(out.glob(".*")), "a partial block was left"
+    check_dataset(out, dataset, detected)
+    # One estimator per actor, blocks streamed: once built, an actor's own memory
+    # (RssAnon: Ray's shared object store is not counted) goes up and down by an
+    # image (~20 MB) but does not climb; keeping the images it saw would add ~7 MB each.
+    long_lived = {pid: s for pid, s in watch.samples.items() if len(s) >= 30}
+    assert long_lived, watch.samples
+    for pid, samples in long_lived.items():
+        third = len(samples) // 3
+        middle, last = max(samples[third : 2 * third]), max(samples[2 * third :])
+        assert last - middle < 30, (pid, middle, last)
+
+
+def test_resume_after_an_interruption(ray_session, dataset, detected, tmp_path, capsys):
+    """A run stopped after two blocks (and a block caught mid-write) is finished by
+    --resume on Ray: the final dataset is the uninterrupted one, without duplicates."""
+    out = tmp_path / "poses"
+    args = build_parser().parse_args(["batch", str(dataset), "-o", str(out)])
+    settings = batch.estimator_settings(args.model, estimator_kwargs(args))
+    estimator = batch.build_estimator(settings)
+    job = batch.plan(str(dataset), str(out), settings, estimator, resume=False)
+
+    def interrupt(done: int, total: int) -> None:
+        if done >= 2 * batch.BATCH_SIZE:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        batch.run_local(job, estimator, interrupt)
+    (out / ".part-0123.parquet.partial").write_bytes(b"PAR1 half a block")
+    assert len(batch.ParquetBlocks(str(out), {}).done_sources()) == 2 * batch.BATCH_SIZE
+
+    assert main(["batch", str(dataset), "-o", str(out)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["batch", str(dataset), "-o", str(out), "--resume", "--workers", "2"]) == 0
+    assert f"{2 * batch.BATCH_SIZE} input(s) already in" in capsys.readouterr().err
+    check_dataset(out, dataset, detected)
+    assert main(["batch", str(dataset), "-o", str(out), "--resume", "--ray", "none"]) == 0
+    assert "203 input(s) already in" in capsys.readouterr().err
+
+
+def test_resume_refuses_other_settings(dataset, tmp_path, capsys):
+    out = tmp_path / "poses"
+    photo = dataset / "00" / "frisbee.jpg"
+    assert main(["batch", str(photo), "-o", str(out), "--ray", "none"]) == 0
+    args = ["batch", str(photo), "-o", str(out), "--resume", "--ray", "none"]
+    assert main([*args, "--decoder", "tfjs"]) == 2
+    assert "other settings (decoder)" in capsys.readouterr().err
+    assert main([*args, "--threads", "2"]) == 0  # threads change speed, not rows
+
+
+def test_lists_globs_and_missing_files(dataset, tmp_path, capsys):
+    """A .txt list (paths relative to its folder, comments, blank lines), a .parquet
+    list, a glob; a listed file that is gone becomes an error row, not a failed job."""
+    expected = [str(dataset / "00/frisbee.jpg"), str(dataset / "01/soccer.png")]
+    listing = tmp_path / "list.txt"
+    relative = [os.path.relpath(p, tmp_path) for p in expected]
+    listing.write_text("\n".join([relative[0], "# a comment", "", relative[1]]) + "\n")
+    assert batch.find_sources(str(listing)) == expected
+    pq.write_table(pa.table({"n": [1, 2], "path": expected}), tmp_path / "list.parquet")
+    assert batch.find_sources(str(tmp_path / "list.parquet")) == expected
+    assert batch.find_sources(f"{dataset}/0[01]/*.png") == sorted(
+        str(dataset / f"0{k}/soccer.png") for k in (0, 1)
+    )
+    listing.write_text(f"{tmp_path / 'nowhere.jpg'}\n{expected[0]}\n")
+    out = tmp_path / "poses"
+    assert main(["batch", str(listing), "-o", str(out), "--ray", "none"]) == 0
+    assert f"{out}: 2 input(s), 1 pose(s), 1 error(s)" in capsys.readouterr().out
+    rows = {Path(r["source"]).name: r for r in read_rows(out)}
+    assert rows["nowhere.jpg"]["error"] == "no such file"
+    assert rows["frisbee.jpg"]["pose_index"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{photo}", "-o", "{photo}"], "is a file"),
+        (["{tmp}/nothing", "-o", "{tmp}/out"], "no such file or folder"),
+        (["{tmp}/*.nothing", "-o", "{tmp}/out"], "no file matches"),
+        (["{tmp}/notes.md", "-o", "{tmp}/out"], "not an image, a folder, a glob or a list"),
+        (["{photo}", "-o", "{tmp}/out", "--workers", "0"], "not a positive number"),
+        (["{photo}", "-o", "{tmp}/out", "--model", "no-such-model"], "no-such-model"),
+    ],
+)
+def test_usage_errors_are_one_line(dataset, tmp_path, capsys, args, message):
+    (tmp_path / "notes.md").write_text("hello")
+    photo = dataset / "00" / "frisbee.jpg"
+    argv = [a.format(photo=photo, tmp=tmp_path) for a in args]
+    assert main(["batch", *argv, "--ray", "none"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+
+
+def test_missing_ray_is_one_line(dataset, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "ray.data", None)
+    photo = str(dataset / "00" / "frisbee.jpg")
+    assert main(["batch", photo, "-o", str(tmp_path / "a"), "--ray", "local"]) == 2
+    assert "pip install 'posenet-toolkit[batch]'" in capsys.readouterr().err
+    assert main(["batch", photo, "-o", str(tmp_path / "b")]) == 0  # auto: runs here
+    assert "running in this process" in capsys.readouterr().err
