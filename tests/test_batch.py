@@ -235,8 +235,6 @@ def test_resume_after_an_interruption(ray_session, dataset, detected, tmp_path, 
     (out / ".part-0123.parquet.partial").write_bytes(b"PAR1 half a block")
     assert len(batch.ParquetBlocks(str(out), {}).done_sources()) == 2 * batch.BATCH_SIZE
 
-    assert main(["batch", str(dataset), "-o", str(out)]) == 2
-    assert "--resume" in capsys.readouterr().err
     assert main(["batch", str(dataset), "-o", str(out), "--resume", "--workers", "2"]) == 0
     assert f"{2 * batch.BATCH_SIZE} input(s) already in" in capsys.readouterr().err
     check_dataset(out, dataset, detected)
@@ -244,14 +242,26 @@ def test_resume_after_an_interruption(ray_session, dataset, detected, tmp_path, 
     assert "203 input(s) already in" in capsys.readouterr().err
 
 
-def test_resume_refuses_other_settings(dataset, tmp_path, capsys):
+def test_rerun_replaces_and_resume_needs_the_same_settings(dataset, tmp_path, capsys):
     out = tmp_path / "poses"
-    photo = dataset / "00" / "frisbee.jpg"
-    assert main(["batch", str(photo), "-o", str(out), "--ray", "none"]) == 0
-    args = ["batch", str(photo), "-o", str(out), "--resume", "--ray", "none"]
-    assert main([*args, "--decoder", "tfjs"]) == 2
+    photos = [str(dataset / "00" / name) for name in ("frisbee.jpg", "soccer.png")]
+    assert main(["batch", photos[0], "-o", str(out), "--ray", "none"]) == 0
+    resume = ["-o", str(out), "--resume", "--ray", "none"]
+    assert main(["batch", photos[1], *resume, "--decoder", "tfjs"]) == 2
     assert "other settings (decoder)" in capsys.readouterr().err
-    assert main([*args, "--threads", "2"]) == 0  # threads change speed, not rows
+    assert main(["batch", photos[1], *resume, "--threads", "2"]) == 0  # speed, not rows
+    assert {Path(r["source"]).name for r in read_rows(out)} == {"frisbee.jpg", "soccer.png"}
+    # A re-run without --resume replaces the dataset, as posenet replaces any output.
+    (out / ".part-0123.parquet.partial").write_bytes(b"PAR1 half a block")
+    assert main(["batch", photos[1], "-o", str(out), "--ray", "none", "--decoder", "tfjs"]) == 0
+    assert {Path(r["source"]).name for r in read_rows(out)} == {"soccer.png"}
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    schema = pq.read_schema(next(out.glob("*.parquet")))
+    assert json.loads(schema.metadata[b"posenet"])["settings"]["decoder"] == "tfjs"
+    # Nothing but our own blocks is ever deleted.
+    (out / "notes.txt").write_text("mine")
+    assert main(["batch", photos[1], "-o", str(out), "--ray", "none"]) == 2
+    assert "holds other files (notes.txt)" in capsys.readouterr().err
 
 
 def test_lists_globs_and_missing_files(dataset, tmp_path, capsys):

@@ -47,6 +47,7 @@ SOURCE_SUFFIXES = IMAGE_SUFFIXES
 LIST_SUFFIXES = (".txt", ".parquet")
 #: Columns a Parquet list may name its paths by, in order of preference.
 LIST_COLUMNS = ("path", "source", "uri", "url")
+BLOCK_PREFIX = "part-"
 #: Parquet key-value metadata key holding the model and settings (JSON).
 METADATA_KEY = b"posenet"
 #: Images per map_batches call: about a second of network time per batch on one
@@ -356,7 +357,7 @@ class ParquetBlocks:
             return None
         fs, root = self.filesystem()
         keys = sorted(set(table.column("source").to_pylist()))
-        name = "part-" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:24] + ".parquet"
+        name = BLOCK_PREFIX + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:24] + ".parquet"
         final, partial = f"{root}/{name}", f"{root}/.{name}.partial"
         pq.write_table(
             table.replace_schema_metadata(schema(self.metadata).metadata), partial, filesystem=fs
@@ -365,9 +366,13 @@ class ParquetBlocks:
         return name
 
     def prepare(self, resume: bool) -> set[str]:
-        """Create the folder, or check it may be continued: returns the sources
-        already written (with --resume), refuses an existing dataset without it and
-        one written with other settings."""
+        """Make the folder ready; returns the sources already written (--resume).
+
+        Without --resume a dataset already there is replaced, as every posenet output
+        is on a re-run: its blocks are deleted now, so that the folder never mixes two
+        runs. With --resume it is continued, if it was written with the same settings.
+        A folder holding anything else is refused: it is not ours to delete from.
+        """
         import pyarrow.fs as pafs
 
         fs, root = self.filesystem()
@@ -380,26 +385,23 @@ class ParquetBlocks:
             except OSError as exc:
                 raise PosenetError(f"{self.uri}: cannot create it ({exc})") from None
             return set()
-        files = self._files(fs, root)
-        if files and not resume:
+        entries = fs.get_file_info(pafs.FileSelector(root, recursive=False))
+        ours = [e for e in entries if _is_block(e.base_name)]
+        foreign = [e.base_name for e in entries if e not in ours and e.base_name[0] not in "._"]
+        if foreign:
             raise PosenetError(
-                f"{self.uri}: already holds a dataset ({len(files)} file(s)); "
-                "--resume continues it, or choose another --output"
+                f"{self.uri}: holds other files ({', '.join(sorted(foreign)[:3])}); "
+                "--output needs a new folder or one a posenet batch wrote"
             )
-        if not files:
+        blocks = [e.path for e in ours if not e.base_name.startswith(".")]
+        if not resume:
+            for entry in ours:
+                fs.delete_file(entry.path)
             return set()
-        self._check_same_job(fs, files[0])
+        if not blocks:
+            return set()
+        self._check_same_job(fs, blocks[0])
         return self.done_sources()
-
-    def _files(self, fs: pyarrow.fs.FileSystem, root: str) -> list[str]:
-        import pyarrow.fs as pafs
-
-        selector = pafs.FileSelector(root, recursive=False)
-        return sorted(
-            f.path
-            for f in fs.get_file_info(selector)
-            if f.type == pafs.FileType.File and not f.base_name.startswith((".", "_"))
-        )
 
     def _check_same_job(self, fs: pyarrow.fs.FileSystem, path: str) -> None:
         import pyarrow.parquet as pq
@@ -430,6 +432,13 @@ class ParquetBlocks:
         fs, root = self.filesystem()
         dataset = pads.dataset(root, format="parquet", filesystem=fs)
         return set(dataset.to_table(columns=["source"]).column("source").unique().to_pylist())
+
+
+def _is_block(name: str) -> bool:
+    """A block of ours, or the partial file of one a killed writer left."""
+    return name.removeprefix(".").startswith(BLOCK_PREFIX) and (
+        name.endswith(".parquet") or name.endswith(".parquet.partial")
+    )
 
 
 # --- the job --------------------------------------------------------------------------
