@@ -79,17 +79,36 @@ def run_ray(job: Plan, workers: int | None, threads: int | None) -> None:
     if workers is None:
         workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus))
     # Reading and writing files wait on I/O: asking no CPU for them leaves every core
-    # to the actors, which would otherwise hold all of them and starve the reads.
-    files = ray.data.read_binary_files(job.todo, include_paths=True, num_cpus=0)
+    # to the actors, which would otherwise hold all of them and starve the reads. A
+    # task without CPUs is not limited by cores, so their number is capped instead
+    # (each concurrent task is a Ray worker process), and a read task reads a batch.
+    io_tasks = max(1, workers // 4)
+    # Read blocks are map batches: a block of BATCH_SIZE files becomes one actor call
+    # and one output file. A small job gets smaller batches so that every actor works.
+    batch_size = min(BATCH_SIZE, -(-len(job.todo) // (2 * workers)))
+    files = ray.data.read_binary_files(
+        job.todo,
+        include_paths=True,
+        num_cpus=0,
+        concurrency=io_tasks,
+        override_num_blocks=-(-len(job.todo) // batch_size),
+    )
     poses = files.map_batches(
         PoseBatch,
-        fn_constructor_kwargs={"settings": job.settings, "source_prefix": source_prefix(job.todo)},
-        batch_size=min(BATCH_SIZE, max(1, len(job.todo) // (2 * workers))),
+        # An actor runs the network on the CPUs it reserved: LiteRT's own choice (every
+        # core) would make the actors of a node fight over the same cores.
+        fn_constructor_kwargs={
+            "settings": {**job.settings, "threads": cpus},
+            "source_prefix": source_prefix(job.todo),
+        },
+        batch_size=batch_size,
         batch_format="pyarrow",
         compute=ActorPoolStrategy(size=workers),
         num_cpus=cpus,
     )
-    poses.write_datasink(_BlocksSink(job.output), ray_remote_args={"num_cpus": 0})
+    poses.write_datasink(
+        _BlocksSink(job.output), ray_remote_args={"num_cpus": 0}, concurrency=io_tasks
+    )
 
 
 def _missing(job: Plan) -> pa.Table:
