@@ -19,9 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 import ray
 
-from posenet import batch
-from posenet.cli import build_parser, main
-from posenet.commands.detect import estimator_kwargs
+from posenet import EstimatorSettings, batch
+from posenet.cli import main
 from posenet.keypoints import PART_NAMES
 
 from .conftest import IMAGES, MODELS
@@ -229,10 +228,8 @@ def test_resume_after_an_interruption(ray_session, detected, tmp_path, capsys):
     by --resume on Ray: the final dataset is the uninterrupted one, without duplicates."""
     dataset = make_dataset(tmp_path / "photos", copies=3)
     out = tmp_path / "poses"
-    args = build_parser().parse_args(["batch", str(dataset), "-o", str(out)])
-    settings = batch.estimator_settings(args.model, estimator_kwargs(args))
-    estimator = batch.build_estimator(settings)
-    job = batch.plan(str(dataset), str(out), settings, estimator, resume=False)
+    estimator = EstimatorSettings().build()  # the command's defaults
+    job = batch.plan(str(dataset), str(out), estimator, resume=False)
 
     def interrupt(done: int, total: int) -> None:
         raise KeyboardInterrupt  # as Ctrl-C after the first block

@@ -14,6 +14,7 @@ SRC = Path(posenet.__file__).resolve().parent
 #: The modules beside the package's own `__all__` that are public: each has an `__all__`
 #: and the README's Python section names it.
 PUBLIC_MODULES = (
+    "posenet.batch",
     "posenet.bench",
     "posenet.evaluate",
     "posenet.explain",

@@ -8,7 +8,7 @@
 >>> for result in estimator.stream(frames): ...       # any iterable of images, in order
 
 `__all__` is the public API. Beside it, these modules are public, each with its own
-`__all__`: posenet.files, posenet.render, posenet.explain, posenet.bench,
+`__all__`: posenet.batch, posenet.files, posenet.render, posenet.explain, posenet.bench,
 posenet.evaluate, posenet.inspection, posenet.export and posenet.store.
 """
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import PosenetError
-from .detect import add_model_options, estimator_from_args, estimator_kwargs
+from .. import PosenetError
+from .detect import add_model_options, estimator_from_args
 
 RAY_MODES = "auto|local|none|ADDRESS"
 MISSING_RAY = "--ray {mode} needs Ray: pip install 'posenet-toolkit[batch]'"
@@ -55,20 +55,16 @@ def _positive(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from .. import batch
-    from ._progress import progress_bar
+    from .progress import progress_bar
 
     batch.require_pyarrow()
-    use_ray = _use_ray(args.ray)
-    settings = batch.estimator_settings(args.model, estimator_kwargs(args))
+    use_ray = _use_ray(args.ray, batch.ray_installed())
     estimator = estimator_from_args(args)
-    job = batch.plan(args.input, args.output, settings, estimator, args.resume)
+    job = batch.plan(args.input, args.output, estimator, args.resume)
     if job.skipped:
         print(f"posenet: {job.skipped} input(s) already in {args.output}", file=sys.stderr)
     if use_ray:
-        from .. import _batch_ray
-
-        _batch_ray.connect(args.ray)
-        _batch_ray.run_ray(job, args.workers, args.threads)
+        batch.run_on_ray(job, args.ray, args.workers)
     else:
         if args.workers not in (None, 1):
             print("posenet: --workers needs Ray; running in this process", file=sys.stderr)
@@ -81,17 +77,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _use_ray(mode: str) -> bool:
+def _use_ray(mode: str, installed: bool) -> bool:
     """Whether the job runs on Ray; `auto` without Ray installed runs here."""
     if not mode.strip():
         raise PosenetError(f"--ray: expected {RAY_MODES}")
     if mode == "none":
         return False
-    try:
-        import ray.data  # noqa: F401
-    except ImportError:
+    if not installed:
         if mode != "auto":
-            raise PosenetError(MISSING_RAY.format(mode=mode)) from None
+            raise PosenetError(MISSING_RAY.format(mode=mode))
         print(
             "posenet: Ray is not installed; running in this process "
             "(pip install 'posenet-toolkit[batch]' to spread the job)",

@@ -1,21 +1,7 @@
-"""Poses for whole datasets as Parquet: `posenet batch`, on Ray Data or in this process.
+"""The batch job without Ray: sources, the row schema, the worker, the Parquet blocks.
 
-Ray Data already reads files from local disks and object stores, schedules work
-over a cluster, restarts dead workers, retries their tasks and streams blocks so
-that no process ever holds the dataset. This module adds only what is ours:
-
-- the sources: a folder, a glob, or a .txt/.parquet list of paths or URIs;
-- `PoseBatch`, the callable Ray runs as an actor pool (`map_batches`): it builds
-  its estimator once from the settings and turns a batch of (path, bytes) into rows;
-- the row schema: one row per pose, one row without a pose for an image with no
-  person (so every finished input is in the output), one row with `error` for an
-  input that could not be read;
-- `ParquetBlocks`, which writes each block atomically under a name derived from
-  the sources in it, so that a retried block replaces itself instead of doubling,
-  and `--resume` can tell which inputs are done by reading one column.
-
-Without Ray the same pieces run in a loop in this process (`run_local`); with Ray
-`posenet._batch_ray` wires them into a Ray Data pipeline. Both need pyarrow.
+Everything here runs the same in a Ray actor and in this process; `ray_pipeline`
+wires it into Ray Data.
 """
 
 from __future__ import annotations
@@ -31,16 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._version import __version__
-from .errors import PosenetError
-from .image import IMAGE_SUFFIXES, decode_image
-from .keypoints import PART_NAMES
+from .._version import __version__
+from ..errors import PosenetError
+from ..image import IMAGE_SUFFIXES, decode_image
+from ..keypoints import PART_NAMES
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.fs
 
-    from .estimator import Estimator, Result
+    from ..estimator import Estimator, EstimatorSettings
+    from ..result import Result
 
 #: Files a folder or glob contributes (videos join once frames are supported).
 SOURCE_SUFFIXES = IMAGE_SUFFIXES
@@ -72,31 +59,24 @@ def require_pyarrow() -> None:
         raise PosenetError(MISSING_EXTRA) from None
 
 
-# --- settings (the picklable description actors build their estimator from) ---------
+# --- settings -------------------------------------------------------------------------
 
 
-def estimator_settings(model: str | None, options: dict[str, Any]) -> dict[str, Any]:
-    """JSON-able settings: the model (a local file made absolute, so that every worker
-    finds it whatever its folder) and the Estimator's keyword arguments."""
-    if model is not None and Path(model).exists():
-        model = str(Path(model).resolve())
-    return {"model": model, **options}
+def portable(settings: EstimatorSettings) -> EstimatorSettings:
+    """The settings with a model file named by its absolute path, so that every
+    worker finds it whatever its folder (a registry name stays a name)."""
+    if settings.model is not None and Path(settings.model).exists():
+        return settings.replace(model=str(Path(settings.model).resolve()))
+    return settings
 
 
-def build_estimator(settings: dict[str, Any]) -> Estimator:
-    from .estimator import Estimator
-
-    options = dict(settings)
-    return Estimator(options.pop("model"), **options)
-
-
-def describe(estimator: Estimator, settings: dict[str, Any]) -> dict[str, Any]:
+def describe(estimator: Estimator) -> dict[str, Any]:
     """What the output's metadata records: enough to tell how every row was made."""
     return {
         "posenet": __version__,
-        "model": estimator.model.name,
-        "input_size": "auto" if estimator.auto_size else list(estimator.input_size),
-        "settings": settings,
+        "model": estimator.model_name,
+        "input_size": list(estimator.input_size) if estimator.input_size else "auto",
+        "settings": portable(estimator.settings).to_dict(),
     }
 
 
@@ -296,32 +276,50 @@ class PoseBatch:
     with a class): each actor calls __init__ once, so it builds one estimator and
     keeps it for every batch it gets. The in-process path calls it the same way.
 
-    settings: estimator_settings(); source_prefix: put back in front of the paths the
-    reader reports (Ray reports `bucket/key` for `s3://bucket/key`).
+    settings: what to build; source_prefix: put back in front of the paths the
+    reader reports (Ray reports `bucket/key` for `s3://bucket/key`); estimator: one
+    already built from `settings` (in-process).
     """
 
     def __init__(
         self,
-        settings: dict[str, Any],
+        settings: EstimatorSettings,
         source_prefix: str = "",
         estimator: Estimator | None = None,
     ) -> None:
-        self.estimator = estimator or build_estimator(settings)
+        self.estimator = estimator or settings.build()
         self.source_prefix = source_prefix
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """batch: columns `path` (string) and `bytes` (binary), as Ray's
-        read_binary_files gives them with include_paths=True."""
-        rows = Rows()
-        paths = batch.column("path").to_pylist()
-        for path, data in zip(paths, batch.column("bytes"), strict=True):
-            source = self.source_prefix + path
-            try:
-                result = self.estimator.estimate(decode_image(data.as_py(), source))
-            except Exception as exc:
-                rows.add_error(source, _reason(exc, source))
+        read_binary_files gives them with include_paths=True. Files are decoded on
+        the estimator's stream thread while the network runs on the one before."""
+        sources = [self.source_prefix + p for p in batch.column("path").to_pylist()]
+        failed: dict[int, str] = {}
+        decoded: list[int] = []  # positions of the images handed to the stream, in order
+
+        def images() -> Iterator[np.ndarray]:
+            for i, (source, data) in enumerate(zip(sources, batch.column("bytes"), strict=True)):
+                try:
+                    pixels = decode_image(data.as_py(), source)
+                except Exception as exc:
+                    failed[i] = _reason(exc, source)
+                    continue
+                decoded.append(i)
+                yield pixels
+
+        results: dict[int, Result] = {}
+        for k, outcome in enumerate(self.estimator.stream(images(), return_errors=True)):
+            if isinstance(outcome, Exception):
+                failed[decoded[k]] = _reason(outcome, sources[decoded[k]])
             else:
-                rows.add_result(source, result)
+                results[decoded[k]] = outcome
+        rows = Rows()
+        for i, source in enumerate(sources):
+            if i in results:
+                rows.add_result(source, results[i])
+            else:
+                rows.add_error(source, failed[i])
         return rows.table()
 
 
@@ -452,22 +450,22 @@ class Plan:
     missing: list[str]
     skipped: int
     output: ParquetBlocks
-    settings: dict[str, Any]
+    settings: EstimatorSettings
 
 
-def plan(
-    spec: str, output: str, settings: dict[str, Any], estimator: Estimator, resume: bool
-) -> Plan:
-    """Find the inputs, check the output folder and drop what --resume finds done.
-    `estimator` (built here from `settings`) checks the settings before any worker
-    starts and names the model in the metadata."""
+def plan(spec: str, output: str, estimator: Estimator, resume: bool) -> Plan:
+    """Find the inputs, make the output folder ready and drop what --resume finds
+    done. `estimator`, built by the caller, has checked its settings before any
+    worker starts and names the model in the metadata."""
     require_pyarrow()
     sources = find_sources(spec)
-    blocks = ParquetBlocks(output, describe(estimator, settings))
+    blocks = ParquetBlocks(output, describe(estimator))
     done = blocks.prepare(resume)
     remaining = [s for s in sources if s not in done]
     present, missing = split_missing(remaining)
-    return Plan(present, missing, len(sources) - len(remaining), blocks, settings)
+    return Plan(
+        present, missing, len(sources) - len(remaining), blocks, portable(estimator.settings)
+    )
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -518,6 +516,8 @@ def _read_bytes(source: str) -> bytes:
 
 @dataclass(frozen=True)
 class Summary:
+    """A dataset's inputs, pose rows and error rows."""
+
     inputs: int
     poses: int
     errors: int

@@ -19,8 +19,8 @@ from ray.data import ActorPoolStrategy
 from ray.data.block import Block, BlockAccessor
 from ray.data.datasource import Datasink
 
-from .batch import BATCH_SIZE, ParquetBlocks, Plan, PoseBatch, is_uri
-from .errors import PosenetError
+from ..errors import PosenetError
+from .core import BATCH_SIZE, ParquetBlocks, Plan, PoseBatch, is_uri, missing_rows
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,13 @@ def source_prefix(sources: list[str]) -> str:
     return f"{scheme}://" if scheme else ""
 
 
-def run_ray(job: Plan, workers: int | None, threads: int | None) -> None:
+def run_ray(job: Plan, workers: int | None) -> None:
     """Run the job on the connected cluster with `workers` actors (default: one per
     `threads` CPUs of the cluster), each using `threads` CPUs for the network."""
-    job.output.write(_missing(job))
+    job.output.write(missing_rows(job.missing))
     if not job.todo:
         return
-    cpus = threads or 1
+    cpus = job.settings.threads or 1
     if workers is None:
         workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus))
     # Reading and writing files wait on I/O: asking no CPU for them leaves every core
@@ -98,7 +98,7 @@ def run_ray(job: Plan, workers: int | None, threads: int | None) -> None:
         # An actor runs the network on the CPUs it reserved: LiteRT's own choice (every
         # core) would make the actors of a node fight over the same cores.
         fn_constructor_kwargs={
-            "settings": {**job.settings, "threads": cpus},
+            "settings": job.settings.replace(threads=cpus),
             "source_prefix": source_prefix(job.todo),
         },
         batch_size=batch_size,
@@ -109,9 +109,3 @@ def run_ray(job: Plan, workers: int | None, threads: int | None) -> None:
     poses.write_datasink(
         _BlocksSink(job.output), ray_remote_args={"num_cpus": 0}, concurrency=io_tasks
     )
-
-
-def _missing(job: Plan) -> pa.Table:
-    from .batch import missing_rows
-
-    return missing_rows(job.missing)
