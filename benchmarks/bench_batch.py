@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import ray
 
 from posenet.cli import main
@@ -53,8 +54,35 @@ def actor_memory_mb() -> list[float]:
     return found
 
 
-def timed(argv: list[str], watch: bool = False) -> tuple[float, float]:
-    """(seconds, peak actor memory MB) of one CLI run, its output swallowed."""
+class _Lines(io.StringIO):
+    """stdout that notes when each of detect's per-image lines was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def write(self, text: str) -> int:
+        self.times += [time.perf_counter()] * text.count("pose(s)")
+        return super().write(text)
+
+
+def steady_rate(argv: list[str], lines: _Lines) -> float:
+    """Images per second once running (start-up excluded): from the first output to
+    the last, by detect's lines or by the mtimes of batch's blocks."""
+    if argv[0] == "detect":
+        times = lines.times
+        return (len(times) - 1) / (times[-1] - times[0])
+    out = Path(argv[argv.index("-o") + 1])
+    blocks = sorted((p.stat().st_mtime_ns, p) for p in out.glob("*.parquet"))
+    images = [
+        len(set(pq.read_table(p, columns=["source"]).column("source").to_pylist()))
+        for _, p in blocks
+    ]
+    return sum(images[1:]) / ((blocks[-1][0] - blocks[0][0]) / 1e9)
+
+
+def timed(argv: list[str], watch: bool = False) -> tuple[float, float, float]:
+    """(seconds, steady images/s, peak actor memory MB) of one CLI run."""
     peak, done = 0.0, threading.Event()
 
     def sample() -> None:
@@ -65,14 +93,15 @@ def timed(argv: list[str], watch: bool = False) -> tuple[float, float]:
     sampler = threading.Thread(target=sample, daemon=True)
     if watch:
         sampler.start()
+    lines = _Lines()
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with contextlib.redirect_stdout(lines), contextlib.redirect_stderr(io.StringIO()):
         code = main(argv)
     elapsed = time.perf_counter() - start
     done.set()
     if code != 0:
         raise SystemExit(f"{' '.join(argv)} exited {code}")
-    return elapsed, peak
+    return elapsed, steady_rate(argv, lines), peak
 
 
 def main_bench() -> None:
@@ -117,26 +146,36 @@ def main_bench() -> None:
             ],
         }
         times: dict[str, list[float]] = {name: [] for name in runs}
+        rates: dict[str, list[float]] = {name: [] for name in runs}
         memory: dict[str, float] = {}
         for _ in range(args.rounds):
             for name, argv in runs.items():
-                seconds, peak = timed(argv, watch="Ray" in name)
+                seconds, rate, peak = timed(argv, watch="Ray" in name)
                 times[name].append(seconds)
+                rates[name].append(rate)
                 memory[name] = max(memory.get(name, 0.0), peak)
         ray.shutdown()
-        base = statistics.median(times["detect --json (plain CLI)"])
+        cli = statistics.median(rates["detect --json (plain CLI)"])
         print(
             f"{args.images} images (copies of {len(PHOTOS)} shared photos), {os.cpu_count()} "
-            f"cores, median of {args.rounds} round(s); whole commands, Ray already started"
+            f"cores, load average {os.getloadavg()[0]:.1f}, median of {args.rounds} round(s)"
         )
-        print(f"{'run':32} {'seconds':>8} {'images/s':>9} {'vs CLI':>7} {'actor MB':>9}")
-        for name, values in times.items():
-            seconds = statistics.median(values)
+        print(
+            f"{'run':32} {'whole s':>8} {'images/s':>9} {'steady/s':>9} {'vs CLI':>7} "
+            f"{'actor MB':>9}"
+        )
+        for name in runs:
+            seconds, rate = statistics.median(times[name]), statistics.median(rates[name])
             mb = f"{memory[name]:.0f}" if memory.get(name) else "-"
             print(
-                f"{name:32} {seconds:8.1f} {args.images / seconds:9.2f} "
-                f"{base / seconds:7.2f} {mb:>9}"
+                f"{name:32} {seconds:8.1f} {args.images / seconds:9.2f} {rate:9.2f} "
+                f"{rate / cli:7.2f} {mb:>9}"
             )
+        print(
+            "whole: the command from start to end (Ray already running); steady: images/s "
+            "from the first output to the last (start-up excluded); vs CLI: steady rates; "
+            "actor MB: peak RssAnon of a pose actor"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

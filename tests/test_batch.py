@@ -310,10 +310,13 @@ def test_usage_errors_are_one_line(dataset, tmp_path, capsys, args, message):
     assert message in err and err.count("\n") == 1, err
 
 
-def test_missing_ray_is_one_line(dataset, tmp_path, capsys, monkeypatch):
+def test_missing_ray_or_pyarrow_is_one_line(dataset, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "ray.data", None)
     photo = str(dataset / "00" / "frisbee.jpg")
     assert main(["batch", photo, "-o", str(tmp_path / "a"), "--ray", "local"]) == 2
     assert "pip install 'posenet-toolkit[batch]'" in capsys.readouterr().err
     assert main(["batch", photo, "-o", str(tmp_path / "b")]) == 0  # auto: runs here
     assert "running in this process" in capsys.readouterr().err
+    monkeypatch.setitem(__import__("sys").modules, "pyarrow.parquet", None)
+    assert main(["batch", photo, "-o", str(tmp_path / "c"), "--ray", "none"]) == 2
+    assert "pip install pyarrow" in capsys.readouterr().err

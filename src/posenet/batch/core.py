@@ -42,7 +42,10 @@ METADATA_KEY = b"posenet"
 #: costs little and that small jobs still spread over every actor.
 BATCH_SIZE = 16
 
-MISSING_EXTRA = "posenet batch writes Parquet with pyarrow: pip install 'posenet-toolkit[batch]'"
+MISSING_EXTRA = (
+    "posenet batch writes Parquet with pyarrow: pip install pyarrow "
+    "(or 'posenet-toolkit[batch]', which adds Ray)"
+)
 
 
 def _binary_files_schema() -> pa.Schema:
