@@ -133,7 +133,9 @@ def check_dataset(
     assert sum(len(i["poses"]) for i in images.values()) > 2 * len(images)
     meta = json.loads(pq.read_schema(next(out.glob("*.parquet"))).metadata[b"posenet"])
     assert meta["model"] == "coral-075-353x481"
-    assert meta["settings"]["decoder"] == "coral"
+    assert meta["settings"] == EstimatorSettings().to_dict()
+    assert meta["resolved"]["decoder"] == "coral"
+    assert meta["resolved"]["decoder_options"]["max_detections"] == 10  # the model's
     assert meta["input_size"] == [353, 481]
     return rows
 
@@ -261,7 +263,7 @@ def test_rerun_replaces_and_resume_needs_the_same_settings(dataset, tmp_path, ca
     assert {Path(r["source"]).name for r in read_rows(out)} == {"soccer.png"}
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
     schema = pq.read_schema(next(out.glob("*.parquet")))
-    assert json.loads(schema.metadata[b"posenet"])["settings"]["decoder"] == "tfjs"
+    assert json.loads(schema.metadata[b"posenet"])["resolved"]["decoder"] == "tfjs"
     # Nothing but our own blocks is ever deleted.
     (out / "notes.txt").write_text("mine")
     assert main(["batch", photos[1], "-o", str(out), "--ray", "none"]) == 2

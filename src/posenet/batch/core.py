@@ -80,6 +80,12 @@ def describe(estimator: Estimator) -> dict[str, Any]:
         "model": estimator.model_name,
         "input_size": list(estimator.input_size) if estimator.input_size else "auto",
         "settings": portable(estimator.settings).to_dict(),
+        # what the settings left to the preset and the model, as it ran
+        "resolved": {
+            **estimator.settings.resolved(),
+            "model": estimator.model_name,
+            "decoder_options": dict(estimator.decoder_options),
+        },
     }
 
 
