@@ -19,7 +19,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import PosenetError
-from ..image import IMAGE_SUFFIXES, decode_image
+from ..image import IMAGE_SUFFIXES, load_image
 from ..keypoints import PART_NAMES
 
 if TYPE_CHECKING:
@@ -269,11 +269,12 @@ class Rows:
 
 
 def _reason(exc: Exception, source: str) -> str:
-    """The error column: our one-line message without the repeated path, or the
-    exception's type and text for anything unexpected (a batch job records it and
-    goes on; one odd file must not cost a night's run)."""
+    """The error column: our one-line message without the name it starts with (the
+    path, or "image" for bytes: the row says which file), or the exception's type and
+    text for anything unexpected (a batch job records it and goes on; one odd file
+    must not cost a night's run)."""
     if isinstance(exc, PosenetError):
-        return str(exc).removeprefix(f"{source}: ")
+        return str(exc).removeprefix(f"{source}: ").removeprefix("image: ")
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -310,7 +311,7 @@ class PoseBatch:
         def images() -> Iterator[np.ndarray]:
             for i, (source, data) in enumerate(zip(sources, batch.column("bytes"), strict=True)):
                 try:
-                    pixels = decode_image(data.as_py(), source)
+                    pixels = load_image(data.as_py())
                 except Exception as exc:
                     failed[i] = _reason(exc, source)
                     continue
