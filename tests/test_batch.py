@@ -24,6 +24,7 @@ from posenet import EstimatorSettings, batch
 from posenet.cli import main
 from posenet.keypoints import PART_NAMES
 
+from . import clips
 from .conftest import IMAGES, MODELS
 
 ORIGINALS = [
@@ -80,7 +81,8 @@ def detected(tmp_path_factory) -> dict[str, dict]:
 
 def read_rows(out: Path) -> list[dict]:
     table = pads.dataset(out, format="parquet").to_table()
-    return sorted(table.to_pylist(), key=lambda r: (r["source"], r["pose_index"] or 0))
+    key = lambda r: (r["source"], r["frame"] or 0, r["pose_index"] or 0)  # noqa: E731
+    return sorted(table.to_pylist(), key=key)
 
 
 def as_detect_json(rows: list[dict]) -> dict[str, dict]:
@@ -95,21 +97,24 @@ def as_detect_json(rows: list[dict]) -> dict[str, dict]:
         if row["pose_index"] is None:
             continue
         assert row["pose_index"] == len(image["poses"])
-        image["poses"].append(
-            {
-                "score": round(row["score"], 4),
-                "keypoints": [
-                    {
-                        "name": part,
-                        "x": round(row[f"{part}_x"], 2),
-                        "y": round(row[f"{part}_y"], 2),
-                        "score": round(row[f"{part}_score"], 4),
-                    }
-                    for part in PART_NAMES
-                ],
-            }
-        )
+        image["poses"].append(pose_json(row))
     return images
+
+
+def pose_json(row: dict) -> dict:
+    """A row's pose as Pose.to_dict gives it."""
+    return {
+        "score": round(row["score"], 4),
+        "keypoints": [
+            {
+                "name": part,
+                "x": round(row[f"{part}_x"], 2),
+                "y": round(row[f"{part}_y"], 2),
+                "score": round(row[f"{part}_score"], 4),
+            }
+            for part in PART_NAMES
+        ],
+    }
 
 
 def check_dataset(
@@ -249,6 +254,65 @@ def test_resume_after_an_interruption(ray_session, detected, tmp_path, capsys):
     check_dataset(out, dataset, detected, copies=3)
     assert main(["batch", str(dataset), "-o", str(out), "--resume", "--ray", "none"]) == 0
     assert "27 input(s) already in" in capsys.readouterr().err
+
+
+def test_videos_give_the_rows_of_posenet_video(ray_session, tmp_path, capsys):
+    """Two clips read every 3rd frame and a damaged one, on Ray and in-process: per
+    frame, the poses and track IDs `posenet video --jsonl --every 3` gives; the damaged
+    clip an error row."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    clips.write_clip(folder / "pan.mp4", clips.panning(30))
+    clips.write_clip(folder / "still.mp4", clips.still(12))
+    (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(3000))
+    whole = clips.write_clip(
+        tmp_path / "whole.mp4", clips.still(30, size=(160, 106)), faststart=True
+    )
+    (folder / "cut.mp4").write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    expected = {}
+    for name in ("pan.mp4", "still.mp4"):
+        jsonl = tmp_path / f"{name}.jsonl"
+        argv = ["video", str(folder / name), "--jsonl", str(jsonl), "--every", "3", "-q"]
+        assert main(argv) == 0
+        expected[name] = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [line["frame"] for line in expected["pan.mp4"]] == list(range(0, 30, 3))
+    for where in ("none", "auto"):
+        out = tmp_path / f"poses-{where}"
+        argv = ["batch", str(folder), "-o", str(out), "--every", "3", "--ray", where]
+        assert main([*argv, "--workers", "2"]) == 0
+        assert f"{out}: 4 input(s)" in capsys.readouterr().out
+        frames: dict[str, list[dict]] = {}
+        for row in read_rows(out):
+            name = Path(row["source"]).name
+            if row["error"] is not None:
+                frames.setdefault(name, []).append({"error": row["error"], "at": row["frame"]})
+                continue
+            if not frames.get(name) or frames[name][-1]["frame"] != row["frame"]:
+                frames.setdefault(name, []).append(
+                    {
+                        "frame": row["frame"],
+                        "time": round(row["timestamp"], 6),
+                        "width": row["width"],
+                        "height": row["height"],
+                        "model": "coral-075-353x481",
+                        "poses": [],
+                    }
+                )
+            if row["pose_index"] is not None:
+                assert row["pose_index"] == len(frames[name][-1]["poses"])
+                pose = {**pose_json(row), "track_id": row["track_id"]}
+                frames[name][-1]["poses"].append(pose)
+        assert frames["pan.mp4"] == expected["pan.mp4"], where
+        assert frames["still.mp4"] == expected["still.mp4"], where
+        assert frames["broken.mp4"] == [{"error": frames["broken.mp4"][0]["error"], "at": None}]
+        assert "not a video FFmpeg can read" in frames["broken.mp4"][0]["error"]
+        # damaged part-way: the frames before the damage, then the error at the next one
+        *decoded, cut = frames["cut.mp4"]
+        assert decoded and [f["frame"] for f in decoded] == list(range(0, 3 * len(decoded), 3))
+        assert "truncated" in cut["error"] and cut["at"] == 3 * len(decoded)
+        assert any(p["track_id"] is not None for f in frames["pan.mp4"] for p in f["poses"])
+    meta = json.loads(pq.read_schema(next(out.glob("*.parquet"))).metadata[b"posenet"])
+    assert meta["every"] == 3
 
 
 def test_rerun_replaces_and_resume_needs_the_same_settings(dataset, tmp_path, capsys):

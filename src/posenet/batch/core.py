@@ -27,10 +27,16 @@ if TYPE_CHECKING:
     import pyarrow.fs
 
     from ..estimator import Estimator, EstimatorSettings
+    from ..poses import Pose
     from ..result import Result
+    from ..video import VideoFrame
 
 #: Files a folder or glob contributes (videos join once frames are supported).
-SOURCE_SUFFIXES = IMAGE_SUFFIXES
+#: Video files a folder or glob contributes (read by PyAV, frames every --every).
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
+)
+SOURCE_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 LIST_SUFFIXES = (".txt", ".parquet")
 #: Columns a Parquet list may name its paths by, in order of preference.
 LIST_COLUMNS = ("path", "source", "uri", "url")
@@ -73,10 +79,11 @@ def portable(settings: EstimatorSettings) -> EstimatorSettings:
     return settings
 
 
-def describe(estimator: Estimator) -> dict[str, Any]:
+def describe(estimator: Estimator, every: int = 1) -> dict[str, Any]:
     """What the output's metadata records: enough to tell how every row was made."""
     return {
         "posenet": __version__,
+        "every": every,
         "model": estimator.model_name,
         "input_size": list(estimator.input_size) if estimator.input_size else "auto",
         "settings": portable(estimator.settings).to_dict(),
@@ -96,6 +103,11 @@ def is_uri(source: str) -> bool:
     return "://" in source
 
 
+def is_video(source: str) -> bool:
+    """Videos are told by their suffix; anything else is read as an image."""
+    return Path(source.split("?", 1)[0]).suffix.lower() in VIDEO_SUFFIXES
+
+
 def find_sources(spec: str) -> list[str]:
     """Every input `spec` names, sorted as found: a folder (walked recursively for
     image files), an image file, a glob, or a list (.txt: one path or URI a line,
@@ -112,7 +124,7 @@ def find_sources(spec: str) -> list[str]:
             if Path(name).suffix.lower() in SOURCE_SUFFIXES
         ]
         if not found:
-            raise PosenetError(f"{spec}: folder contains no images")
+            raise PosenetError(f"{spec}: folder contains no images or videos")
         return sorted(os.path.abspath(p) for p in found)
     if path.is_file():
         suffix = path.suffix.lower()
@@ -121,7 +133,8 @@ def find_sources(spec: str) -> list[str]:
         if suffix in SOURCE_SUFFIXES:
             return [os.path.abspath(path)]
         raise PosenetError(
-            f"{spec}: not an image, a folder, a glob or a list ({', '.join(LIST_SUFFIXES)})"
+            f"{spec}: not an image, a video, a folder, a glob or a list "
+            f"({', '.join(LIST_SUFFIXES)})"
         )
     if glob.has_magic(spec):
         found = [p for p in glob.glob(spec, recursive=True) if Path(p).is_file()]
@@ -217,18 +230,29 @@ class Rows:
         self._track_ids: list[int | None] = []
         self._keypoints: list[np.ndarray | None] = []
 
-    def add_result(
+    def add_result(self, source: str, result: Result) -> None:
+        """One row per pose of an image's `result`, or one row without a pose."""
+        self.add_poses(source, result.width, result.height, result.poses)
+
+    def add_frame(self, source: str, frame: VideoFrame) -> None:
+        """One row per tracked person of a video frame, or one row without a pose."""
+        result = frame.result
+        poses = [tracked.pose for tracked in frame.poses]
+        track_ids = [tracked.track_id for tracked in frame.poses]
+        self.add_poses(source, result.width, result.height, poses, frame, track_ids)
+
+    def add_poses(
         self,
         source: str,
-        result: Result,
-        frame: int | None = None,
-        timestamp: float | None = None,
-        track_ids: list[int] | None = None,
+        width: int,
+        height: int,
+        poses: list[Pose],
+        frame: VideoFrame | None = None,
+        track_ids: list[int | None] | None = None,
     ) -> None:
-        """One row per pose of `result`, or one row without a pose when it has none."""
-        poses = result.poses or [None]
-        for index, pose in enumerate(poses):
-            values = (source, frame, timestamp, result.width, result.height)
+        index_time = (frame.index, frame.time) if frame is not None else (None, None)
+        for index, pose in enumerate(poses or [None]):
+            values = (source, *index_time, width, height)
             if pose is None:
                 values += (None, None)
                 self._keypoints.append(None)
@@ -333,6 +357,39 @@ class PoseBatch:
         return rows.table()
 
 
+class VideoBatch:
+    """Videos -> pose rows, frames every `every`, people tracked (posenet.video).
+
+    The unit of work is a whole video: tracking needs its frames in order, in one
+    process. Ray runs it as an actor pool like PoseBatch; each video's rows go out
+    as one block, so a video is either in the output whole or not at all (an error
+    part-way keeps the frames before it and adds an error row for the frame after).
+    Videos are opened by path (PyAV reads them as a stream): shipping hours of video
+    through Ray's object store would cost memory for nothing.
+    """
+
+    def __init__(
+        self, settings: EstimatorSettings, every: int = 1, estimator: Estimator | None = None
+    ) -> None:
+        self.estimator = estimator or settings.build()
+        self.every = every
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        """batch: a column `path`; one video per row."""
+        rows = Rows()
+        for source in batch.column("path").to_pylist():
+            next_frame = None
+            try:
+                for frame in self.estimator.video(source, every=self.every):
+                    rows.add_frame(source, frame)
+                    next_frame = frame.index + self.every
+                if next_frame is None:
+                    rows.add_error(source, "no frames")
+            except Exception as exc:
+                rows.add_error(source, _reason(exc, source), frame=next_frame)
+        return rows.table()
+
+
 # --- output ---------------------------------------------------------------------------
 
 
@@ -427,6 +484,8 @@ class ParquetBlocks:
         ]
         if written.get("model") != self.metadata["model"]:
             differs.insert(0, "model")
+        if written.get("every", 1) != self.metadata.get("every", 1):
+            differs.append("every")
         if differs:
             raise PosenetError(
                 f"{self.uri}: was written with other settings ({', '.join(differs)}); "
@@ -454,28 +513,51 @@ def _is_block(name: str) -> bool:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a run does: the inputs still to do, the missing ones, where rows go."""
+    """What a run does: the images and videos still to do, the missing inputs, where
+    rows go, how (settings, every Kth video frame)."""
 
     todo: list[str]
+    videos: list[str]
     missing: list[str]
     skipped: int
     output: ParquetBlocks
     settings: EstimatorSettings
+    every: int = 1
 
 
-def plan(spec: str, output: str, estimator: Estimator, resume: bool) -> Plan:
+def plan(spec: str, output: str, estimator: Estimator, resume: bool, every: int = 1) -> Plan:
     """Find the inputs, make the output folder ready and drop what --resume finds
     done. `estimator`, built by the caller, has checked its settings before any
     worker starts and names the model in the metadata."""
     require_pyarrow()
+    if not (isinstance(every, int) and every >= 1):
+        raise PosenetError(f"every {every!r}: expected a whole number >= 1")
     sources = find_sources(spec)
-    blocks = ParquetBlocks(output, describe(estimator))
+    if any(map(is_video, sources)):
+        require_pyav()
+    blocks = ParquetBlocks(output, describe(estimator, every))
     done = blocks.prepare(resume)
     remaining = [s for s in sources if s not in done]
     present, missing = split_missing(remaining)
     return Plan(
-        present, missing, len(sources) - len(remaining), blocks, portable(estimator.settings)
+        todo=[s for s in present if not is_video(s)],
+        videos=[s for s in present if is_video(s)],
+        missing=missing,
+        skipped=len(sources) - len(remaining),
+        output=blocks,
+        settings=portable(estimator.settings),
+        every=every,
     )
+
+
+def require_pyav() -> None:
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        raise PosenetError(
+            "videos need PyAV: pip install 'posenet-toolkit[video]' "
+            "(with Ray: 'posenet-toolkit[batch,video]')"
+        ) from None
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -500,6 +582,7 @@ def run_local(
 
     worker = PoseBatch(job.settings, estimator=estimator)
     job.output.write(missing_rows(job.missing))
+    total = len(job.todo) + len(job.videos)
     for done, paths in enumerate(chunks(job.todo, BATCH_SIZE)):
         unreadable, readable, data = Rows(), [], []
         for path in paths:
@@ -511,7 +594,12 @@ def run_local(
         rows = worker(pa.table({"path": readable, "bytes": data}, schema=_binary_files_schema()))
         job.output.write(pa.concat_tables([unreadable.table(), rows]))
         if progress:
-            progress(min((done + 1) * BATCH_SIZE, len(job.todo)), len(job.todo))
+            progress(min((done + 1) * BATCH_SIZE, len(job.todo)), total)
+    videos = VideoBatch(job.settings, job.every, estimator=estimator)
+    for done, video in enumerate(job.videos):
+        job.output.write(videos(pa.table({"path": [video]})))
+        if progress:
+            progress(len(job.todo) + done + 1, total)
 
 
 def _read_bytes(source: str) -> bytes:

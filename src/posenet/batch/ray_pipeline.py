@@ -20,7 +20,15 @@ from ray.data.block import Block, BlockAccessor
 from ray.data.datasource import Datasink
 
 from ..errors import PosenetError
-from .core import BATCH_SIZE, ParquetBlocks, Plan, PoseBatch, is_uri, missing_rows
+from .core import (
+    BATCH_SIZE,
+    ParquetBlocks,
+    Plan,
+    PoseBatch,
+    VideoBatch,
+    is_uri,
+    missing_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,41 +79,54 @@ def source_prefix(sources: list[str]) -> str:
 
 def run_ray(job: Plan, workers: int | None) -> None:
     """Run the job on the connected cluster with `workers` actors (default: one per
-    `threads` CPUs of the cluster), each using `threads` CPUs for the network."""
+    `threads` CPUs of the cluster), each using `threads` CPUs for the network:
+    the images, then the videos, each a Ray Data pipeline with its own actor pool."""
     job.output.write(missing_rows(job.missing))
-    if not job.todo:
-        return
     cpus = job.settings.threads or 1
     if workers is None:
         workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus))
+    # An actor runs the network on the CPUs it reserved: LiteRT's own choice (every
+    # core) would make the actors of a node fight over the same cores.
+    settings = job.settings.replace(threads=cpus)
     # Reading and writing files wait on I/O: asking no CPU for them leaves every core
     # to the actors, which would otherwise hold all of them and starve the reads. A
     # task without CPUs is not limited by cores, so their number is capped instead
-    # (each concurrent task is a Ray worker process), and a read task reads a batch.
+    # (each concurrent task is a Ray worker process).
     io_tasks = max(1, workers // 4)
-    # Read blocks are map batches: a block of BATCH_SIZE files becomes one actor call
-    # and one output file. A small job gets smaller batches so that every actor works.
-    batch_size = min(BATCH_SIZE, -(-len(job.todo) // (2 * workers)))
-    files = ray.data.read_binary_files(
-        job.todo,
-        include_paths=True,
-        num_cpus=0,
-        concurrency=io_tasks,
-        override_num_blocks=-(-len(job.todo) // batch_size),
-    )
-    poses = files.map_batches(
-        PoseBatch,
-        # An actor runs the network on the CPUs it reserved: LiteRT's own choice (every
-        # core) would make the actors of a node fight over the same cores.
-        fn_constructor_kwargs={
-            "settings": job.settings.replace(threads=cpus),
-            "source_prefix": source_prefix(job.todo),
-        },
-        batch_size=batch_size,
-        batch_format="pyarrow",
-        compute=ActorPoolStrategy(size=workers),
-        num_cpus=cpus,
-    )
-    poses.write_datasink(
-        _BlocksSink(job.output), ray_remote_args={"num_cpus": 0}, concurrency=io_tasks
-    )
+    sink = _BlocksSink(job.output)
+    if job.todo:
+        # Read blocks are map batches: a block of BATCH_SIZE files becomes one actor
+        # call and one output file. A small job gets smaller batches so that every
+        # actor works.
+        batch_size = min(BATCH_SIZE, -(-len(job.todo) // (2 * workers)))
+        files = ray.data.read_binary_files(
+            job.todo,
+            include_paths=True,
+            num_cpus=0,
+            concurrency=io_tasks,
+            override_num_blocks=-(-len(job.todo) // batch_size),
+        )
+        poses = files.map_batches(
+            PoseBatch,
+            fn_constructor_kwargs={"settings": settings, "source_prefix": source_prefix(job.todo)},
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            compute=ActorPoolStrategy(size=workers),
+            num_cpus=cpus,
+        )
+        poses.write_datasink(sink, ray_remote_args={"num_cpus": 0}, concurrency=io_tasks)
+    if job.videos:
+        # One video per call: its frames must reach one tracker in order. The actor
+        # opens it by path (PyAV streams it), so only paths travel through Ray.
+        paths = ray.data.from_items(
+            [{"path": video} for video in job.videos], override_num_blocks=len(job.videos)
+        )
+        frames = paths.map_batches(
+            VideoBatch,
+            fn_constructor_kwargs={"settings": settings, "every": job.every},
+            batch_size=1,
+            batch_format="pyarrow",
+            compute=ActorPoolStrategy(size=min(workers, len(job.videos))),
+            num_cpus=cpus,
+        )
+        frames.write_datasink(sink, ray_remote_args={"num_cpus": 0}, concurrency=io_tasks)

@@ -16,11 +16,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     batch = commands.add_parser(
         "batch",
         help="poses for a dataset (folder, glob, .txt/.parquet list) as Parquet, on Ray",
-        description="One Parquet row per pose (keypoints as columns), one row per image "
-        "without a person, one row with the reason per file that could not be read.",
+        description="One Parquet row per pose (keypoints as columns; video frames with "
+        "their frame, time and track ID), one row per image or frame without a person, "
+        "one row with the reason per file that could not be read.",
     )
     batch.add_argument(
-        "input", metavar="INPUT", help="folder (recursive), image, glob, or .txt/.parquet list"
+        "input",
+        metavar="INPUT",
+        help="folder (recursive), image, video, glob, or .txt/.parquet list of them",
     )
     batch.add_argument(
         "--output", "-o", required=True, metavar="OUT", help="folder of the Parquet dataset"
@@ -35,6 +38,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     batch.add_argument(
         "--workers", type=_positive, metavar="N", help="estimator actors (default: one per CPU)"
+    )
+    batch.add_argument(
+        "--every",
+        type=_positive,
+        default=1,
+        metavar="K",
+        help="videos: estimate every Kth frame (default 1: every frame)",
     )
     batch.add_argument(
         "--resume", action="store_true", help="continue OUT: skip the inputs it already holds"
@@ -60,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     batch.require_pyarrow()
     use_ray = _use_ray(args.ray, batch.ray_installed())
     estimator = estimator_from_args(args)
-    job = batch.plan(args.input, args.output, estimator, args.resume)
+    job = batch.plan(args.input, args.output, estimator, args.resume, args.every)
     if job.skipped:
         print(f"posenet: {job.skipped} input(s) already in {args.output}", file=sys.stderr)
     if use_ray:
