@@ -365,7 +365,10 @@ def test_lists_globs_and_missing_files(dataset, tmp_path, capsys):
         (["{photo}", "-o", "{photo}"], "is a file"),
         (["{tmp}/nothing", "-o", "{tmp}/out"], "no such file or folder"),
         (["{tmp}/*.nothing", "-o", "{tmp}/out"], "no file matches"),
-        (["{tmp}/notes.md", "-o", "{tmp}/out"], "not an image, a folder, a glob or a list"),
+        (
+            ["{tmp}/notes.md", "-o", "{tmp}/out"],
+            "not an image, a video, a folder, a glob or a list",
+        ),
         (["{photo}", "-o", "{tmp}/out", "--workers", "0"], "not a positive number"),
         (["{photo}", "-o", "{tmp}/out", "--model", "no-such-model"], "no-such-model"),
     ],
