@@ -101,3 +101,16 @@ COCO_SIGMAS: np.ndarray = np.array(
     dtype=np.float32,
 )
 COCO_SIGMAS.flags.writeable = False
+
+#: Mirror image of each keypoint (left <-> right), for horizontal flips.
+FLIP_PERMUTATION: tuple[int, ...] = tuple(
+    PART_IDS[name.replace("left", "@").replace("right", "left").replace("@", "right")]
+    for name in PART_NAMES
+)
+
+#: Mirror image of each pose-chain edge: edge e joins the mirrors of its parent and
+#: child, in the same direction (the chain is left/right symmetric), so a flip
+#: permutes displacement channels without exchanging fwd and bwd.
+EDGE_FLIP_PERMUTATION: tuple[int, ...] = tuple(
+    POSE_CHAIN.index((FLIP_PERMUTATION[a], FLIP_PERMUTATION[b])) for a, b in POSE_CHAIN
+)
