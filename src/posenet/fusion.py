@@ -14,20 +14,156 @@ PoseNet's own paper, and HigherHRNet gain several AP points from it):
 - tiles: overlapping crops of a large photo at native resolution, so that small
   people get enough pixels; poses are merged across tiles by OKS.
 - rescoring: a pose score that ranks real people above false detections.
-- keypoint thresholds: which keypoints are returned and drawn.
+
+The estimator runs the network on each view (`Plan` says which) and hands the
+heads here; nothing in this module runs a model. The accuracy presets
+(`ACCURACY`, `--accuracy fast|balanced|best`) are rows of settings chosen on the
+development set (README, "Accuracy presets"; benchmarks/bench_accuracy.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .errors import PosenetError
 from .heads import Heads
-from .keypoints import COCO_SIGMAS, EDGE_FLIP_PERMUTATION, FLIP_PERMUTATION, NUM_EDGES, NUM_KEYPOINTS
+from .keypoints import (
+    COCO_SIGMAS,
+    EDGE_FLIP_PERMUTATION,
+    FLIP_PERMUTATION,
+    NUM_EDGES,
+    NUM_KEYPOINTS,
+    PART_IDS,
+)
 from .poses import Pose
+
+__all__ = [
+    "ACCURACY",
+    "RESCORES",
+    "Accuracy",
+    "Plan",
+    "View",
+    "average_heads",
+    "flip_average",
+    "fuse_scales",
+    "merge_poses",
+    "mirror_heads",
+    "oks",
+    "resample_heads",
+    "rescored",
+    "scaled_sizes",
+    "tile_boxes",
+]
+
+#: How poses are scored (`rescored`): "decoder" keeps the decoder's score; "size"
+#: multiplies it by min(1, pose size / SIZE_FULL_SCORE), the pose size being the
+#: square root of its keypoints' box area over the image's area.
+RESCORES: tuple[str, ...] = ("decoder", "size")
+#: Poses at least this large (box side over image side, geometric mean) keep their score.
+SIZE_FULL_SCORE = 0.2
+#: Scales accepted, as multiples of the input size.
+SCALE_RANGE = (0.25, 4.0)
+#: Tiles are used when the image is this many times the tile on some side.
+TILE_MIN_ZOOM = 1.5
+#: Overlap of neighbouring tiles, as a fraction of the tile.
+TILE_OVERLAP = 0.25
+#: Most tiles per image; beyond that, tiles cover more of the photo each (downscaled).
+MAX_TILES = 16
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one image is run and fused (EstimatorSettings.plan()).
+
+    scales: network runs at these multiples of the input size.
+    flip: each run also on the mirrored input, heads averaged (`flip_average`).
+    tiles: large photos also run in tiles at native resolution (`tile_boxes`).
+    rescore: a RESCORES name (`rescored`).
+    pose_threshold: poses below this score, after rescoring, are dropped.
+    keypoint_threshold: 17 keypoint score thresholds for what is returned and
+        drawn, or None for all keypoints.
+    """
+
+    scales: tuple[float, ...] = (1.0,)
+    flip: bool = False
+    tiles: bool = False
+    rescore: str = "decoder"
+    pose_threshold: float = 0.0
+    keypoint_threshold: tuple[float, ...] | None = None
+
+    @property
+    def plain(self) -> bool:
+        """One run, the decoder's poses as they come: what the estimator does without fusion."""
+        return (
+            self.scales == (1.0,)
+            and not self.flip
+            and not self.tiles
+            and self.rescore == "decoder"
+            and self.pose_threshold == 0.0
+        )
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """An accuracy preset: what `accuracy=name` sets where a setting is not given.
+
+    model, stride: the network (None: the `like` preset's model, its own stride).
+    long_side: size "auto" with this long side (None: the model's own size).
+    decoder_options: the decoder's candidates: many poses, low threshold, so that
+        rescoring and `pose_threshold` decide what is returned.
+    plan: scales, flip, tiles, rescoring and the pose threshold.
+    """
+
+    name: str
+    summary: str
+    model: str | None
+    stride: int | None
+    long_side: int | None
+    decoder_options: tuple[tuple[str, int | float], ...]
+    plan: Plan
+
+
+_CANDIDATES = (("max_detections", 20), ("score_threshold", 0.05))
+
+#: The accuracy presets, fastest first. Chosen on the development set
+#: (benchmarks/bench_accuracy.py; figures in the README).
+ACCURACY: dict[str, Accuracy] = {
+    row.name: row
+    for row in (
+        Accuracy(
+            name="fast",
+            summary="one run of the model, rescored",
+            model=None,
+            stride=None,
+            long_side=None,
+            decoder_options=_CANDIDATES,
+            plan=Plan(rescore="size", pose_threshold=0.1),
+        ),
+        Accuracy(
+            name="balanced",
+            summary="tfjs-075 at stride 16, long side 961, rescored",
+            model="tfjs-075",
+            stride=16,
+            long_side=961,
+            decoder_options=_CANDIDATES,
+            plan=Plan(rescore="size", pose_threshold=0.1),
+        ),
+        Accuracy(
+            name="best",
+            summary="tfjs-075 at stride 8, long sides 641, 961 and 1281 fused, tiles, rescored",
+            model="tfjs-075",
+            stride=8,
+            long_side=961,
+            decoder_options=_CANDIDATES,
+            plan=Plan(scales=(2 / 3, 1.0, 4 / 3), tiles=True, rescore="size", pose_threshold=0.1),
+        ),
+    )
+}
 
 _KEYPOINTS = np.array(FLIP_PERMUTATION)
 _EDGES = np.array(EDGE_FLIP_PERMUTATION)
@@ -210,3 +346,147 @@ def merge_poses(poses: Sequence[Pose], threshold: float = 0.5) -> list[Pose]:
         if all(similarity[k, i] <= threshold for k in kept):
             kept.append(i)
     return [ordered[i] for i in kept]
+
+
+def fuse_scales(views: Sequence[View], heatmap: str = "logit") -> View:
+    """One view from the same image at several input sizes: every view's heads
+    resampled onto the finest grid (the largest input) and averaged there.
+
+    Measured against decoding each scale and merging the poses by OKS
+    (`merge_poses`), this found more people and placed them better on the
+    development set (README, "Accuracy presets"): the decoder then sees one
+    consistent field instead of several partial answers to reconcile.
+    """
+    onto = max(views, key=lambda v: v.heads.input_size[0] * v.heads.input_size[1])
+    if len(views) == 1:
+        return onto
+    resampled = [v.heads if v is onto else resample_heads(v, onto) for v in views]
+    return View(average_heads(resampled, heatmap), onto.scale, onto.shift)
+
+
+def flip_average(heads: Heads, mirrored: Heads) -> Heads:
+    """The flip test: `heads` of an input averaged with the heads of its mirror image
+    (`mirrored`, from the network run on `input[:, ::-1]`), mapped back first."""
+    return average_heads([heads, mirror_heads(mirrored)])
+
+
+def scaled_sizes(
+    size: tuple[int, int], scales: Sequence[float], round_side: Any
+) -> list[tuple[int, int]]:
+    """The input size (height, width) at each scale, each side rounded by `round_side`
+    (a function of a length, giving the nearest side the grid fits)."""
+    return [(round_side(size[0] * s), round_side(size[1] * s)) for s in scales]
+
+
+def tile_boxes(
+    image_size: tuple[int, int], tile_size: tuple[int, int]
+) -> list[tuple[int, int, int, int]]:
+    """Overlapping tiles covering an image: (top, left, height, width) in image pixels.
+
+    None when the image is less than TILE_MIN_ZOOM times the tile on both sides
+    (the whole-image run sees it well enough). Tiles are `tile_size` (native
+    resolution), at least TILE_OVERLAP of a tile shared by neighbours, spread
+    evenly from edge to edge; when that needs more than MAX_TILES, every tile
+    covers a larger part of the photo (to be shrunk to the input size).
+    """
+    (height, width), (tile_h, tile_w) = image_size, tile_size
+    if height < TILE_MIN_ZOOM * tile_h and width < TILE_MIN_ZOOM * tile_w:
+        return []
+    zoom = 1.0
+    while True:
+        box_h, box_w = min(height, round(tile_h * zoom)), min(width, round(tile_w * zoom))
+        rows, cols = _tile_count(height, box_h), _tile_count(width, box_w)
+        if rows * cols <= MAX_TILES:
+            break
+        zoom *= 1.25
+    tops = np.linspace(0, height - box_h, rows).round().astype(int)
+    lefts = np.linspace(0, width - box_w, cols).round().astype(int)
+    return [(int(t), int(x), box_h, box_w) for t in tops for x in lefts]
+
+
+def _tile_count(length: int, tile: int) -> int:
+    if length <= tile:
+        return 1
+    step = tile * (1 - TILE_OVERLAP)
+    return 1 + math.ceil((length - tile) / step)
+
+
+def rescored(poses: Sequence[Pose], image_size: tuple[int, int], how: str) -> list[Pose]:
+    """Poses with the score `how` (a RESCORES name) gives them, highest first.
+
+    "size": COCO's annotators, like people looking at a photo, label the people
+    the photo is about; poses of tiny background figures and of fragments are the
+    false detections that rank above real people most often (measured on the
+    development set). The decoder's score is multiplied by min(1, s / 0.2), s the
+    square root of the pose's keypoint box area over the image area.
+    image_size: (width, height) of the image the poses are in.
+    """
+    if how not in RESCORES:
+        raise PosenetError(f"rescore must be one of {', '.join(RESCORES)}, got {how!r}")
+    if how == "size":
+        area = float(image_size[0]) * float(image_size[1])
+        poses = [Pose(p.xy, p.scores, p.score * _size_weight(p, area)) for p in poses]
+    return sorted(poses, key=lambda p: -p.score)
+
+
+def _size_weight(pose: Pose, image_area: float) -> float:
+    span = pose.xy.max(axis=0) - pose.xy.min(axis=0)
+    size = math.sqrt(max(float(span[0]) * float(span[1]), 0.0) / image_area)
+    return min(1.0, size / SIZE_FULL_SCORE)
+
+
+def checked_scales(scales: Any) -> tuple[float, ...] | None:
+    """Scales as a tuple of floats (a number, a sequence or "0.75,1,1.5" accepted)."""
+    if scales is None:
+        return None
+    if isinstance(scales, str):
+        parts = [p for p in scales.replace(" ", "").split(",") if p]
+    elif isinstance(scales, int | float | np.number):
+        parts = [scales]
+    else:
+        try:
+            parts = list(scales)
+        except TypeError:
+            parts = [scales]
+    try:
+        values = tuple(float(p) for p in parts)
+    except (TypeError, ValueError):
+        values = ()
+    low, high = SCALE_RANGE
+    if not values or not all(math.isfinite(v) and low <= v <= high for v in values):
+        raise PosenetError(
+            f"scales must be one or more numbers from {low} to {high} "
+            f"(multiples of the input size), got {scales!r}"
+        )
+    return values
+
+
+def checked_threshold(name: str, value: Any) -> float:
+    """A score threshold as a float in [0, 1]."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not 0.0 <= number <= 1.0:
+        raise PosenetError(f"{name} must be a score from 0 to 1, got {value!r}")
+    return number
+
+
+def checked_keypoint_threshold(value: Any) -> tuple[float, ...] | None:
+    """17 keypoint thresholds from one number, 17 numbers or {part name: number}
+    (unnamed parts 0), checked; None stays None."""
+    if value is None:
+        return None
+    name = "keypoint_threshold"
+    if isinstance(value, Mapping):
+        values = [0.0] * NUM_KEYPOINTS
+        for part, threshold in value.items():
+            if part not in PART_IDS:
+                raise PosenetError(f"{name}: no keypoint {part!r} (names: {', '.join(PART_IDS)})")
+            values[PART_IDS[part]] = checked_threshold(f"{name} of {part}", threshold)
+        return tuple(values)
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+        return (checked_threshold(name, value),) * NUM_KEYPOINTS
+    if len(value) != NUM_KEYPOINTS:
+        raise PosenetError(f"{name} needs one number or {NUM_KEYPOINTS}, got {len(value)}")
+    return tuple(checked_threshold(name, v) for v in value)

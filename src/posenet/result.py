@@ -54,6 +54,9 @@ class Result:
     input_size: (height, width) of the network input used for this image.
     fit: how the image was fitted to the input (and the map back).
     timings: where the time went.
+    keypoint_threshold: the estimator's 17 keypoint thresholds, or None: keypoints
+        below theirs are left out of `to_dict` (and of drawings that pass them to
+        posenet.render); `poses` keep all 17 positions and scores.
     input, heads, image: only with `keep=True`: the fitted network input
         uint8[h, w, 3], the network's Heads, and the decoded image uint8[H, W, 3].
     """
@@ -67,6 +70,7 @@ class Result:
     input_size: tuple[int, int]
     fit: Fit
     timings: Timings
+    keypoint_threshold: tuple[float, ...] | None = None
     input: np.ndarray | None = field(default=None, repr=False)
     heads: Heads | None = field(default=None, repr=False)
     image: np.ndarray | None = field(default=None, repr=False)
@@ -78,5 +82,5 @@ class Result:
             "width": self.width,
             "height": self.height,
             "model": self.model,
-            "poses": [pose.to_dict() for pose in self.poses],
+            "poses": [pose.to_dict(min_scores=self.keypoint_threshold) for pose in self.poses],
         }
