@@ -11,6 +11,8 @@ from typing import Any
 
 from .. import PRESETS, Estimator, EstimatorSettings, PosenetError, Result
 from ..files import Inputs, check_output, find_images, save_image, write_atomic
+from ..fusion import ACCURACY
+from ..keypoints import PART_NAMES
 from ..store import DEFAULT_MODEL
 
 #: Every flag's default and choices, read from the one place they are written.
@@ -120,6 +122,51 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--flip", action="store_true", help="mirror results as TF.js's flipHorizontal (selfies)"
     )
+    accuracy = parser.add_argument_group(
+        "accuracy", "more people found, placed more precisely, for more time (posenet.fusion)"
+    )
+    accuracy.add_argument(
+        "--accuracy",
+        choices=CHOICES["accuracy"],
+        help="a preset: "
+        + "; ".join(f"{row.name}: {row.summary}" for row in ACCURACY.values())
+        + ". Flags given explicitly win over the preset's",
+    )
+    accuracy.add_argument(
+        "--scales",
+        metavar="S[,S...]",
+        help="run the network at these multiples of the input size and fuse the heads, "
+        "e.g. 0.67,1,1.33",
+    )
+    accuracy.add_argument(
+        "--flip-test",
+        action=argparse.BooleanOptionalAction,
+        help="also run every input mirrored and average the heads (twice the time)",
+    )
+    accuracy.add_argument(
+        "--tiles",
+        action=argparse.BooleanOptionalAction,
+        help="also run photos much larger than the input in overlapping tiles at native "
+        "resolution (small people)",
+    )
+    accuracy.add_argument(
+        "--rescore",
+        choices=CHOICES["rescore"],
+        help="pose score: decoder (the decoder's) or size (weighed by the pose's size in "
+        "the image)",
+    )
+    accuracy.add_argument(
+        "--pose-threshold",
+        type=float,
+        metavar="S",
+        help="drop poses scoring below S after rescoring",
+    )
+    accuracy.add_argument(
+        "--keypoint-threshold",
+        metavar="S|NAME=S,...",
+        help="leave keypoints scoring below S out of the JSON and the drawings: one score "
+        "for all, and/or NAME=S per keypoint (e.g. 0.3,leftWrist=0.5)",
+    )
     parser.add_argument(
         "--threads",
         type=_threads,
@@ -156,7 +203,37 @@ def settings_from_args(args: argparse.Namespace) -> EstimatorSettings:
         input_type=args.input_type,
         flip_horizontal=args.flip,
         threads=args.threads,
+        accuracy=args.accuracy,
+        scales=args.scales,
+        flip_test=args.flip_test,
+        tiles=args.tiles,
+        rescore=args.rescore,
+        pose_threshold=args.pose_threshold,
+        keypoint_threshold=_keypoint_threshold(args.keypoint_threshold),
     )
+
+
+def _keypoint_threshold(text: str | None) -> dict[str, float] | float | None:
+    """--keypoint-threshold "0.3,leftWrist=0.5": a default for all and any per name."""
+    if text is None:
+        return None
+    every: float | None = None
+    named: dict[str, float] = {}
+    for item in (part.strip() for part in text.split(",")):
+        name, sep, value = item.rpartition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            raise PosenetError(
+                f"--keypoint-threshold {text!r}: {value!r} is not a number"
+            ) from None
+        if sep:
+            named[name.strip()] = number
+        else:
+            every = number
+    if not named:
+        return every
+    return {**dict.fromkeys(PART_NAMES, every or 0.0), **named}
 
 
 def estimator_from_args(args: argparse.Namespace) -> Estimator:
@@ -242,7 +319,10 @@ def _summary(path: Path, result: Result) -> str:
 def _draw(result: Result, target: Path) -> None:
     from ..render import draw_poses
 
-    save_image(draw_poses(result.image, result.poses), target)
+    if result.keypoint_threshold is None:
+        save_image(draw_poses(result.image, result.poses), target)
+    else:
+        save_image(draw_poses(result.image, result.poses, result.keypoint_threshold), target)
 
 
 def _plan_drawings(draw: str | None, images: list[Path], inputs: Inputs) -> dict[Path, Path]:
