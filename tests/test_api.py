@@ -40,6 +40,7 @@ def photos() -> list[np.ndarray]:
 def test_package_all_is_the_api():
     assert sorted(posenet.__all__) == sorted(
         [
+            "ACCURACY",
             "Estimator",
             "EstimatorSettings",
             "Fit",

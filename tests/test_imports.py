@@ -20,6 +20,7 @@ PUBLIC_MODULES = (
     "posenet.explain",
     "posenet.export",
     "posenet.files",
+    "posenet.fusion",
     "posenet.inspection",
     "posenet.render",
     "posenet.serve",

@@ -9,12 +9,13 @@
 
 `__all__` is the public API. Beside it, these modules are public, each with its own
 `__all__`: posenet.batch, posenet.files, posenet.render, posenet.explain, posenet.bench,
-posenet.evaluate, posenet.inspection, posenet.export and posenet.store.
+posenet.evaluate, posenet.fusion, posenet.inspection, posenet.export and posenet.store.
 """
 
 from ._version import __version__
 from .errors import PosenetError
 from .estimator import Estimator, EstimatorSettings, estimate
+from .fusion import ACCURACY
 from .heads import Heads
 from .image import Fit, load_image
 from .poses import Keypoint, Pose
@@ -22,6 +23,7 @@ from .presets import PRESETS
 from .result import Result, Timings
 
 __all__ = [
+    "ACCURACY",
     "PRESETS",
     "Estimator",
     "EstimatorSettings",

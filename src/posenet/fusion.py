@@ -485,11 +485,21 @@ def checked_threshold(name: str, value: Any) -> float:
 
 
 def checked_keypoint_threshold(value: Any) -> tuple[float, ...] | None:
-    """17 keypoint thresholds from one number, 17 numbers or {part name: number}
-    (unnamed parts 0), checked; None stays None."""
+    """17 keypoint thresholds from one number, 17 numbers, {part name: number} (unnamed
+    parts 0) or text such as "0.3,leftWrist=0.5" (a number for every part, then
+    per name); checked. None stays None."""
     if value is None:
         return None
     name = "keypoint_threshold"
+    if isinstance(value, str):
+        every, named = 0.0, {}
+        for item in (part.strip() for part in value.split(",")):
+            part, sep, number = item.rpartition("=")
+            if sep:
+                named[part.strip()] = number
+            else:
+                every = checked_threshold(name, number)
+        return checked_keypoint_threshold({**dict.fromkeys(PART_IDS, every), **named})
     if isinstance(value, Mapping):
         values = [0.0] * NUM_KEYPOINTS
         for part, threshold in value.items():
@@ -497,7 +507,7 @@ def checked_keypoint_threshold(value: Any) -> tuple[float, ...] | None:
                 raise PosenetError(f"{name}: no keypoint {part!r} (names: {', '.join(PART_IDS)})")
             values[PART_IDS[part]] = checked_threshold(f"{name} of {part}", threshold)
         return tuple(values)
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+    if not isinstance(value, Sequence | np.ndarray):
         return (checked_threshold(name, value),) * NUM_KEYPOINTS
     if len(value) != NUM_KEYPOINTS:
         raise PosenetError(f"{name} needs one number or {NUM_KEYPOINTS}, got {len(value)}")

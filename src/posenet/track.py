@@ -148,9 +148,11 @@ class TrackedPose:
     raw: Pose
     track_id: int | None
 
-    def to_dict(self, digits: int = 2) -> dict[str, Any]:
-        """The CLI's pose JSON plus "track_id"."""
-        return {**self.pose.to_dict(digits), "track_id": self.track_id}
+    def to_dict(
+        self, digits: int = 2, min_scores: float | Sequence[float] | None = None
+    ) -> dict[str, Any]:
+        """The CLI's pose JSON (keypoints from `min_scores` when given) plus "track_id"."""
+        return {**self.pose.to_dict(digits, min_scores), "track_id": self.track_id}
 
 
 @dataclass(eq=False)

@@ -296,7 +296,9 @@ class VideoFrame:
             "width": self.result.width,
             "height": self.result.height,
             "model": self.result.model,
-            "poses": [pose.to_dict() for pose in self.poses],
+            "poses": [
+                pose.to_dict(min_scores=self.result.keypoint_threshold) for pose in self.poses
+            ],
         }
 
 

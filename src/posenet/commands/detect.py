@@ -9,10 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import PRESETS, Estimator, EstimatorSettings, PosenetError, Result
+from .. import ACCURACY, PRESETS, Estimator, EstimatorSettings, PosenetError, Result
 from ..files import Inputs, check_output, find_images, save_image, write_atomic
-from ..fusion import ACCURACY
-from ..keypoints import PART_NAMES
 from ..store import DEFAULT_MODEL
 
 #: Every flag's default and choices, read from the one place they are written.
@@ -209,31 +207,8 @@ def settings_from_args(args: argparse.Namespace) -> EstimatorSettings:
         tiles=args.tiles,
         rescore=args.rescore,
         pose_threshold=args.pose_threshold,
-        keypoint_threshold=_keypoint_threshold(args.keypoint_threshold),
+        keypoint_threshold=args.keypoint_threshold,
     )
-
-
-def _keypoint_threshold(text: str | None) -> dict[str, float] | float | None:
-    """--keypoint-threshold "0.3,leftWrist=0.5": a default for all and any per name."""
-    if text is None:
-        return None
-    every: float | None = None
-    named: dict[str, float] = {}
-    for item in (part.strip() for part in text.split(",")):
-        name, sep, value = item.rpartition("=")
-        try:
-            number = float(value)
-        except ValueError:
-            raise PosenetError(
-                f"--keypoint-threshold {text!r}: {value!r} is not a number"
-            ) from None
-        if sep:
-            named[name.strip()] = number
-        else:
-            every = number
-    if not named:
-        return every
-    return {**dict.fromkeys(PART_NAMES, every or 0.0), **named}
 
 
 def estimator_from_args(args: argparse.Namespace) -> Estimator:

@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
             width=source.width,
             height=source.height,
             rate=source.rate / args.every,
-            thresholds=(settings or TrackerSettings()).keypoint_threshold,
+            thresholds=estimator.plan.keypoint_threshold
+            or (settings or TrackerSettings()).keypoint_threshold,
         )
         progress = _Progress(_expected(source, args), quiet=args.quiet)
         interrupted, ok = False, False
