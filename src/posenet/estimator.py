@@ -226,7 +226,9 @@ class EstimatorSettings:
             pose_threshold=base.pose_threshold
             if self.pose_threshold is None
             else self.pose_threshold,
-            keypoint_threshold=self.keypoint_threshold,
+            keypoint_threshold=base.keypoint_threshold
+            if self.keypoint_threshold is None
+            else self.keypoint_threshold,
         )
 
     def build(self) -> Estimator:
