@@ -280,7 +280,8 @@ class Estimator:
     `Estimator(model, **settings)` takes the fields of EstimatorSettings as keywords
     (model: registry name or file path, None for the default; like, size, stride,
     geometry, decoder, decoder_options, fit, resample, input_type, flip_horizontal,
-    threads, long_side); `Estimator.from_settings(settings)` the settings themselves.
+    threads, long_side, accuracy, scales, flip_test, tiles, rescore, pose_threshold,
+    keypoint_threshold); `Estimator.from_settings(settings)` the settings themselves.
 
     settings: what rebuilds this estimator in another process.
     preset: the Preset of `settings.like`; decoder, fit, resample, input_type: the
@@ -291,7 +292,10 @@ class Estimator:
     requested_size: the size asked for before rounding to the grid (None if none).
     output_stride: input pixels per output cell.
     decoder_options: the options the decoder runs with (the model's embedded ones
-        where the decoder takes them, overridden by the settings').
+        where the decoder takes them, the accuracy preset's, the settings').
+    accuracy: the accuracy preset (posenet.fusion.Accuracy), or None.
+    plan: how each image is run and fused (posenet.fusion.Plan, from the settings
+        and the accuracy preset); long_side: the long side of size "auto" that runs.
     """
 
     def __init__(self, model: str | Path | None = None, **settings: Any) -> None:

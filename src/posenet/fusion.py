@@ -7,12 +7,11 @@ PoseNet's own paper, and HigherHRNet gain several AP points from it):
   are mapped back (`mirror_heads`: columns reversed, left and right keypoints
   and chain edges exchanged, x offsets and displacements negated) and averaged
   with the original's before decoding.
-- scales: the image at several input sizes; either every scale's heads are
-  resampled onto the finest grid and averaged (`resample_heads`,
-  `average_heads`), or every scale is decoded and the poses merged by OKS
-  (`merge_poses`).
+- scales: the image at several input sizes, every scale's heads resampled onto
+  the finest grid and averaged (`fuse_scales`). Decoding each scale and merging
+  the poses by OKS (`merge_poses`) was measured too and found fewer people.
 - tiles: overlapping crops of a large photo at native resolution, so that small
-  people get enough pixels; poses are merged across tiles by OKS.
+  people get enough pixels; their poses and the whole image's are merged by OKS.
 - rescoring: a pose score that ranks real people above false detections.
 
 The estimator runs the network on each view (`Plan` says which) and hands the
@@ -147,7 +146,7 @@ ACCURACY: dict[str, Accuracy] = {
         Accuracy(
             name="fast",
             summary="the default model, input from the image's aspect (long side 481), "
-            "rescored: the default's time",
+            "rescored: about the default's time",
             model=None,
             stride=None,
             long_side=481,

@@ -45,13 +45,15 @@ class Result:
 
     poses: in original-image pixels (mirrored when the estimator flips); by default
         clipped into the image and highest score first, with a preset such as
-        like="tfjs" where and in the order its reference returns them.
+        like="tfjs" where and in the order its reference returns them (fused
+        runs, posenet.fusion, always rank by score).
     input_poses: the same poses in the same order, in network-input pixels, before
         mapping back (clipped into the input when poses are clipped; never
         mirrored): what the network saw.
     width, height: the original image's size.
     model, decoder: their names.
-    input_size: (height, width) of the network input used for this image.
+    input_size: (height, width) of the network input used for this image (with
+        several scales, the largest, onto which the heads were fused).
     fit: how the image was fitted to the input (and the map back).
     timings: where the time went.
     keypoint_threshold: the estimator's 17 keypoint thresholds, or None: keypoints
