@@ -19,6 +19,8 @@ from posenet.errors import PosenetError
 from posenet.keypoints import FLIP_PERMUTATION, NUM_KEYPOINTS, PART_IDS, POSE_CHAIN
 from posenet.render import draw_poses
 
+from .conftest import IMAGES
+
 SIZE = (353, 481)  # k * 16 + 1 both ways: the grid mirrors onto itself
 
 
@@ -333,3 +335,26 @@ def test_keypoint_thresholds_choose_what_is_returned_and_drawn(couple):
     everything = np.asarray(draw_poses(couple, [pose], 0.0))
     assert (drawn[nose[1], nose[0]] == couple[nose[1], nose[0]]).all()
     assert (everything[nose[1], nose[0]] != couple[nose[1], nose[0]]).any()
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def test_detect_takes_the_accuracy_flags(tmp_path, capsys):
+    from posenet.cli import main
+
+    couple = str(IMAGES / "test_couple.jpg")
+    drawn = tmp_path / "drawn.png"
+    argv = ["detect", couple, "--accuracy", "fast", "--scales", "1,1", "--no-tiles"]
+    argv += ["--keypoint-threshold", "0.3,nose=1", "--json", "-", "--draw", str(drawn)]
+    assert main(argv) == 0
+    poses = json.loads(capsys.readouterr().out)[0]["poses"]
+    assert len(poses) == 2
+    for pose in poses:
+        names = [k["name"] for k in pose["keypoints"]]
+        assert "nose" not in names and all(k["score"] >= 0.3 for k in pose["keypoints"])
+    assert drawn.is_file()
+    assert main(["detect", couple, "--scales", "1,big"]) == 2
+    assert "scales must be" in capsys.readouterr().err
+    assert main(["detect", couple, "--keypoint-threshold", "wrist=0.5"]) == 2
+    assert "no keypoint 'wrist'" in capsys.readouterr().err
