@@ -382,6 +382,19 @@ def test_usage_errors_are_one_line(dataset, tmp_path, capsys, args, message):
     assert message in err and err.count("\n") == 1, err
 
 
+def test_a_ray_address_nobody_answers_is_one_line(dataset, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("ray.is_initialized", lambda: False)  # as a fresh process
+    photo = str(dataset / "00" / "frisbee.jpg")
+    for address, message in [
+        ("127.0.0.1:1", "no Ray cluster answers there"),
+        ("ray://127.0.0.1:1", "no Ray cluster answers there"),
+        ("somewhere", "expected auto, local, none or HOST:PORT"),
+    ]:
+        assert main(["batch", photo, "-o", str(tmp_path / "out"), "--ray", address]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+
 def test_missing_ray_or_pyarrow_is_one_line(dataset, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "ray.data", None)
     photo = str(dataset / "00" / "frisbee.jpg")

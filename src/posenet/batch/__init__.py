@@ -47,6 +47,7 @@ __all__ = [
     "Rows",
     "Summary",
     "VideoBatch",
+    "connect",
     "find_sources",
     "plan",
     "ray_installed",
@@ -66,10 +67,18 @@ def ray_installed() -> bool:
     return True
 
 
+def connect(address: str = "auto") -> None:
+    """Join a Ray cluster (`address`: auto, local, HOST:PORT or ray://HOST:PORT; a
+    session already open in this process is used as it is). PosenetError at once
+    when nothing answers at an address."""
+    from . import ray_pipeline
+
+    ray_pipeline.connect(address)
+
+
 def run_on_ray(job: Plan, address: str = "auto", workers: int | None = None) -> None:
-    """The job on a Ray cluster (`address`: auto, local or HOST:PORT; a session
-    already open in this process is used as it is), `workers` estimator actors
-    (default: one per `threads` CPUs of the cluster)."""
+    """The job on a Ray cluster (connected as `connect` does), with `workers`
+    estimator actors (default: one per `threads` CPUs of the cluster)."""
     from . import ray_pipeline
 
     ray_pipeline.connect(address)

@@ -9,6 +9,7 @@ bars; this module only says what to run where.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,10 +41,26 @@ def connect(address: str) -> None:
     open in this process (a notebook, the tests) is used as it is."""
     if ray.is_initialized():
         return
+    if address not in ("auto", "local"):
+        _probe(address)
     try:
         ray.init(address=None if address == "auto" else address, logging_level=logging.WARNING)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise PosenetError(f"--ray {address}: cannot connect ({exc})") from None
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """PosenetError unless something listens at `address` (HOST:PORT or
+    ray://HOST:PORT): Ray itself keeps retrying a dead address for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise PosenetError(f"--ray {address}: expected auto, local, none or HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise PosenetError(
+            f"--ray {address}: no Ray cluster answers there ({exc.strerror or exc})"
+        ) from None
 
 
 class _BlocksSink(Datasink[list[str]]):

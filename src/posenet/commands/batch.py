@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
 
     batch.require_pyarrow()
     use_ray = _use_ray(args.ray, batch.ray_installed())
+    if use_ray:  # before OUT is touched: a cluster that is not there costs nothing
+        batch.connect(args.ray)
     estimator = estimator_from_args(args)
     job = batch.plan(args.input, args.output, estimator, args.resume, args.every)
     if job.skipped:
