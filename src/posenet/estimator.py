@@ -30,7 +30,7 @@ from .decode import DECODERS, get_decoder
 from .errors import PosenetError
 from .heads import Heads
 from .image import FITS, RESAMPLES, Fitted, as_rgb, fit, load_image
-from .model import given_files, load
+from .model import PRECISIONS, given_files, load
 from .network import DEFAULT_GEOMETRY, OUTPUT_STRIDES, RETARGET_GEOMETRIES
 from .poses import Pose, to_image
 from .result import Result, Timings
@@ -65,8 +65,9 @@ class EstimatorSettings:
         store's default.
     like: a preset (CHOICES["like"], posenet.presets.PRESETS): "tfjs" or "coral"
         reproduce that reference end to end; None is "posenet", the project's own.
-        It gives model, decoder, fit, resample and input_type where they are None,
-        and decides whether poses come sorted by score and clipped into the image.
+        It gives model, decoder, fit, resample, input_type and precision where they
+        are None, and decides whether poses come sorted by score and clipped into the
+        image.
     size: network input "HxW", "N" (square) or "auto" (the image's aspect ratio,
         long side `long_side`), rounded to the nearest k * stride + 1 when built;
         None keeps the model's own size. A (height, width) pair is accepted.
@@ -82,6 +83,11 @@ class EstimatorSettings:
     flip_horizontal: mirror the results as TF.js's flipHorizontal (x -> width - 1 - x).
     threads: LiteRT CPU threads per interpreter (None: LiteRT's choice).
     long_side: the long side of size "auto", before rounding.
+    precision: what runs, CHOICES["precision"] (posenet.model.PRECISIONS): "auto" runs
+        a uint8 model such as Coral's as the same integer network in int8 (about twice
+        as fast on XNNPACK, within Coral's reference bounds), "original" the file's own
+        arithmetic (the references' presets), "int8" insists on that form, "float" a
+        float32 rebuild.
     accuracy: an accuracy preset (CHOICES["accuracy"], posenet.fusion.ACCURACY):
         "fast", "balanced" or "best" trade time for people found and placed; it
         gives model, stride, size (auto, with its own long side), decoder options
@@ -120,6 +126,7 @@ class EstimatorSettings:
             "resample": RESAMPLES,
             "like": tuple(presets.PRESETS),
             "input_type": INPUT_TYPES,
+            "precision": tuple(PRECISIONS),
             "accuracy": tuple(fusion.ACCURACY),
             "rescore": fusion.RESCORES,
         }
@@ -144,6 +151,7 @@ class EstimatorSettings:
     flip_horizontal: bool = False
     threads: int | None = None
     long_side: int = DEFAULT_LONG_SIDE
+    precision: str | None = None
     accuracy: str | None = None
     scales: tuple[float, ...] | None = None
     flip_test: bool | None = None
@@ -168,6 +176,7 @@ class EstimatorSettings:
             "fit",
             "resample",
             "input_type",
+            "precision",
             "accuracy",
             "rescore",
         ):
@@ -280,8 +289,9 @@ class Estimator:
     `Estimator(model, **settings)` takes the fields of EstimatorSettings as keywords
     (model: registry name or file path, None for the default; like, size, stride,
     geometry, decoder, decoder_options, fit, resample, input_type, flip_horizontal,
-    threads, long_side, accuracy, scales, flip_test, tiles, rescore, pose_threshold,
-    keypoint_threshold); `Estimator.from_settings(settings)` the settings themselves.
+    threads, long_side, precision, accuracy, scales, flip_test, tiles, rescore,
+    pose_threshold, keypoint_threshold); `Estimator.from_settings(settings)` the
+    settings themselves.
 
     settings: what rebuilds this estimator in another process.
     preset: the Preset of `settings.like`; decoder, fit, resample, input_type: the
@@ -293,6 +303,8 @@ class Estimator:
     output_stride: input pixels per output cell.
     decoder_options: the options the decoder runs with (the model's embedded ones
         where the decoder takes them, the accuracy preset's, the settings').
+    precision: the form of the model that runs: "original", "int8" or "float" (the
+        settings ask; "auto" resolves to one of these for the model).
     accuracy: the accuracy preset (posenet.fusion.Accuracy), or None.
     plan: how each image is run and fused (posenet.fusion.Plan, from the settings
         and the accuracy preset); long_side: the long side of size "auto" that runs.
@@ -308,7 +320,12 @@ class Estimator:
         self.decoder, self.fit, self.resample = chosen["decoder"], chosen["fit"], chosen["resample"]
         self.input_type = chosen["input_type"]
         stride, size, self.long_side = self._geometry()
-        self._model = load(chosen["model"], output_stride=stride, geometry=s.geometry)
+        self._model = load(
+            chosen["model"],
+            output_stride=stride,
+            geometry=s.geometry,
+            precision=chosen["precision"],
+        )
         self._decoder = get_decoder(self.decoder)
         candidates = dict(self.accuracy.decoder_options) if self.accuracy else {}
         given = {k: v for k, v in candidates.items() if k in self._decoder.defaults}
@@ -316,6 +333,7 @@ class Estimator:
             self._model.decoder_options, {**given, **dict(s.decoder_options)}
         )
         self.model_name = self._model.name
+        self.precision = self._model.precision
         self.requested_size = None if size in (None, "auto") else parse_size(size)
         first = Runtime(self._model.tflite, threads=s.threads)
         self.pixel_type = first.pixel_type(self.input_type)

@@ -32,6 +32,8 @@ class Preset:
     input_type: "float" feeds a float model the resampled pixels as they are;
         "uint8" rounds them first (see posenet.runtime.INPUT_TYPES).
     decoder: a name from posenet.decode.DECODERS, with its default options.
+    precision: what runs (posenet.model.PRECISIONS): the references run a model's
+        own arithmetic; this project's default runs Coral's uint8 models in int8.
     sort: poses sorted by score (else in the decoder's own order).
     clip: positions clipped into the image (else where the decoder put them).
     """
@@ -43,6 +45,7 @@ class Preset:
     resample: str
     input_type: str
     decoder: str
+    precision: str
     sort: bool
     clip: bool
 
@@ -60,6 +63,7 @@ PRESETS: dict[str, Preset] = {
             resample="bilinear",
             input_type="float",
             decoder=DEFAULT_DECODER,
+            precision="auto",
             sort=True,
             clip=True,
         ),
@@ -73,18 +77,21 @@ PRESETS: dict[str, Preset] = {
             resample="bilinear",
             input_type="float",
             decoder="tfjs",
+            precision="original",
             sort=False,
             clip=False,
         ),
         Preset(
             name="coral",
             reproduces="Coral's project-posenet: the image stretched with PIL's nearest "
-            "resize, uint8 pixels, PosenetDecoderOp with the model's options",
+            "resize, uint8 pixels, the file's uint8 arithmetic, PosenetDecoderOp with the "
+            "model's options",
             model=None,
             fit="stretch",
             resample="nearest",
             input_type="uint8",
             decoder="coral",
+            precision="original",
             sort=False,
             clip=False,
         ),
@@ -93,7 +100,7 @@ PRESETS: dict[str, Preset] = {
 DEFAULT_PRESET: str = next(iter(PRESETS))
 
 #: The settings a preset fills in, each an EstimatorSettings field of the same name.
-SETTINGS: tuple[str, ...] = ("model", "fit", "resample", "input_type", "decoder")
+SETTINGS: tuple[str, ...] = ("model", "fit", "resample", "input_type", "decoder", "precision")
 
 
 def preset(name: str | None) -> Preset:
@@ -105,8 +112,8 @@ def preset(name: str | None) -> Preset:
 
 
 def resolve(like: str | None, **given: Any) -> dict[str, Any]:
-    """The settings `given` (model, fit, resample, input_type, decoder), each None
-    replaced by the value of preset `like`."""
+    """The settings `given` (SETTINGS: model, fit, resample, input_type, decoder,
+    precision), each None replaced by the value of preset `like`."""
     row = preset(like)
     unknown = set(given) - set(SETTINGS)
     if unknown:

@@ -98,6 +98,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         f"default: the preset's ({PRESET.input_type})",
     )
     parser.add_argument(
+        "--precision",
+        choices=CHOICES["precision"],
+        help="what runs: auto (a uint8 model such as Coral's as the same integer network in "
+        "int8, about twice as fast), original (the file's own arithmetic), int8 (that form "
+        f"or an error) or float (a float32 rebuild); default: the preset's ({PRESET.precision})",
+    )
+    parser.add_argument(
         "--max-poses", type=int, metavar="N", help="most poses per image (max_detections)"
     )
     parser.add_argument(
@@ -201,6 +208,7 @@ def settings_from_args(args: argparse.Namespace) -> EstimatorSettings:
         input_type=args.input_type,
         flip_horizontal=args.flip,
         threads=args.threads,
+        precision=args.precision,
         accuracy=args.accuracy,
         scales=args.scales,
         flip_test=args.flip_test,
