@@ -34,6 +34,8 @@ class Preset:
     decoder: a name from posenet.decode.DECODERS, with its default options.
     precision: what runs (posenet.model.PRECISIONS): the references run a model's
         own arithmetic; this project's default runs Coral's uint8 models in int8.
+    draft: big JPEG files decoded reduced (posenet.image.read_image); the references
+        decode them in full.
     sort: poses sorted by score (else in the decoder's own order).
     clip: positions clipped into the image (else where the decoder put them).
     """
@@ -46,6 +48,7 @@ class Preset:
     input_type: str
     decoder: str
     precision: str
+    draft: bool
     sort: bool
     clip: bool
 
@@ -64,6 +67,7 @@ PRESETS: dict[str, Preset] = {
             input_type="float",
             decoder=DEFAULT_DECODER,
             precision="auto",
+            draft=True,
             sort=True,
             clip=True,
         ),
@@ -78,6 +82,7 @@ PRESETS: dict[str, Preset] = {
             input_type="float",
             decoder="tfjs",
             precision="original",
+            draft=False,
             sort=False,
             clip=False,
         ),
@@ -92,6 +97,7 @@ PRESETS: dict[str, Preset] = {
             input_type="uint8",
             decoder="coral",
             precision="original",
+            draft=False,
             sort=False,
             clip=False,
         ),
@@ -100,7 +106,15 @@ PRESETS: dict[str, Preset] = {
 DEFAULT_PRESET: str = next(iter(PRESETS))
 
 #: The settings a preset fills in, each an EstimatorSettings field of the same name.
-SETTINGS: tuple[str, ...] = ("model", "fit", "resample", "input_type", "decoder", "precision")
+SETTINGS: tuple[str, ...] = (
+    "model",
+    "fit",
+    "resample",
+    "input_type",
+    "decoder",
+    "precision",
+    "draft",
+)
 
 
 def preset(name: str | None) -> Preset:
@@ -113,7 +127,7 @@ def preset(name: str | None) -> Preset:
 
 def resolve(like: str | None, **given: Any) -> dict[str, Any]:
     """The settings `given` (SETTINGS: model, fit, resample, input_type, decoder,
-    precision), each None replaced by the value of preset `like`."""
+    precision, draft), each None replaced by the value of preset `like`."""
     row = preset(like)
     unknown = set(given) - set(SETTINGS)
     if unknown:
