@@ -16,13 +16,15 @@ import posenet
 import posenet.model as model_module
 from posenet.cli import main
 from posenet.errors import PosenetError
+from posenet.export.tflite import export_tflite
 from posenet.model import load, load_tflite
 from posenet.runtime import Runtime
 from posenet.tflite.flatbuffer import cut_posenet_decoder, op_name, read_model, write_model
-from posenet.tflite.int8 import as_int8
+from posenet.tflite.int8 import as_int8, int8_problem
 
 from .conftest import IMAGES, coral_model
 from .helpers import coral_reference
+from .tiny_network import tiny_network
 
 TYPES = schema.TensorType
 
@@ -97,7 +99,8 @@ def test_only_layers_with_a_weight_outside_int8_run_in_float():
         "Conv2d_9_depthwise",
         "Conv2d_13_depthwise",
     ]
-    assert {t.type for t in graph.tensors} == {TYPES.FLOAT32, TYPES.INT32, TYPES.INT8}
+    used = {i for op in graph.operators for i in (*op.inputs, *op.outputs)}
+    assert {graph.tensors[i].type for i in used} == {TYPES.FLOAT32, TYPES.INT32, TYPES.INT8}
 
 
 @pytest.mark.parametrize("size", ["353_481", "481_641"])
@@ -200,3 +203,15 @@ def test_cli_precision(capsys):
     assert '"model": "coral-075-353x481"' in capsys.readouterr().out
     assert main(["detect", image, "--precision", "fast"]) == 2
     assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def test_a_model_already_int8_inside_runs_as_it_is(tmp_path):
+    """`posenet export --quantize uint8` writes int8 convs behind uint8 QUANTIZE ops: it
+    has no int8 form (and needs none); auto runs it as it is, int8 says why not."""
+    image = np.random.default_rng(0).integers(0, 256, (33, 33, 3), np.uint8)
+    path = tmp_path / "uint8.tflite"
+    path.write_bytes(export_tflite(tiny_network(), (33, 33), 16, "uint8", [image]))
+    assert int8_problem(read_model(path.read_bytes())) == "it has a QUANTIZE op"
+    assert load(str(path)).precision == "original"
+    with pytest.raises(PosenetError, match=r"uint8\.tflite: it has a QUANTIZE op"):
+        load(str(path), precision="int8")

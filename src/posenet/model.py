@@ -27,7 +27,7 @@ from .runtime import infer_stride
 from .sizes import round_side
 from .tflite.build import build_tflite, network_digest
 from .tflite.flatbuffer import cut_posenet_decoder, is_edgetpu, read_model, write_model
-from .tflite.int8 import as_int8, is_uint8
+from .tflite.int8 import as_int8, int8_problem
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,12 @@ PRECISIONS: dict[str, str] = {
     "float": "float32, rebuilt from the dequantized weights",
 }
 _NOT_UINT8 = (
-    "precision int8 applies to uint8 models (Coral's); {name} is not one "
+    "precision int8 applies to uint8 models (Coral's); {name}: {problem} "
     "(posenet export --quantize int8 --calibration DIR makes a calibrated int8 model)"
 )
 DEFAULT_PRECISION = "auto"
 #: Bumped whenever the bytes load_tflite caches change for the same file and precision.
-_FORM_VERSION = 1
+_FORM_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -154,9 +154,10 @@ def _runnable(data: bytes, path: Path, precision: str) -> tuple[bytes, dict[str,
     size = (int(shape[1]), int(shape[2]))
     stride = infer_stride(size, (int(grid[1]), int(grid[2])))
     form = "original"
-    if precision == "int8" and not is_uint8(cut):
-        raise PosenetError(_NOT_UINT8.format(name=path))
-    if precision == "int8" or (precision == "auto" and is_uint8(cut)):
+    problem = int8_problem(cut) if precision in ("auto", "int8") else None
+    if precision == "int8" and problem is not None:
+        raise PosenetError(_NOT_UINT8.format(name=path, problem=problem))
+    if precision in ("auto", "int8") and problem is None:
         cut, islands = as_int8(cut)
         form = "int8"
         log.debug("%s: int8 form, %d layer(s) in float32", path, islands)
@@ -200,7 +201,7 @@ def load(
             )
         options, size = loaded.decoder_options, loaded.input_size or size
     elif precision == "int8":  # TF.js, checkpoints, GraphDefs: float is their own arithmetic
-        raise PosenetError(_NOT_UINT8.format(name=name))
+        raise PosenetError(_NOT_UINT8.format(name=name, problem="a float model"))
     network = read_network(path)
     stride = output_stride or network.native_output_stride
     network = with_output_stride(network, stride, geometry=geometry)

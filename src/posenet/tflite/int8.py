@@ -34,7 +34,7 @@ from ai_edge_litert import schema_py_generated as schema
 from ..errors import PosenetError
 from .flatbuffer import op_name
 
-__all__ = ["as_int8", "is_uint8"]
+__all__ = ["as_int8", "int8_problem", "is_uint8"]
 
 _T = schema.TensorType
 _OPS = schema.BuiltinOperator
@@ -49,25 +49,58 @@ def is_uint8(model: schema.ModelT) -> bool:
     return len(graph.inputs) == 1 and graph.tensors[graph.inputs[0]].type == _T.UINT8
 
 
+def int8_problem(model: schema.ModelT) -> str | None:
+    """Why `model` has no int8 form (as_int8), or None when it has one.
+
+    It needs uint8 throughout: every op one whose int8 kernel follows the same
+    quantization rules, every tensor they use uint8 (int32 for biases), every
+    weight quantized. A model already int8 inside behind QUANTIZE ops (what
+    `posenet export --quantize uint8` writes) has none, and needs none.
+    """
+    if not is_uint8(model):
+        return "its input is not uint8"
+    graph = model.subgraphs[0]
+    for op in graph.operators:
+        name = op_name(model, op.opcodeIndex)
+        if name not in _SAME_RULES:
+            return f"it has a {name} op"
+        used = [*op.inputs, *op.outputs]
+        if name in _CONVS:
+            used = [op.inputs[0], op.inputs[1], *op.outputs]
+            bias = graph.tensors[op.inputs[2]] if len(op.inputs) > 2 else None
+            if bias is None or bias.type != _T.INT32:
+                return f"{name} {graph.tensors[op.outputs[0]].name!r} has no int32 bias"
+        for index in used:
+            tensor = graph.tensors[index]
+            quant = tensor.quantization
+            if tensor.type != _T.UINT8 or quant is None or quant.zeroPoint is None:
+                return f"tensor {tensor.name!r} is not uint8-quantized"
+    return None
+
+
 def as_int8(model: schema.ModelT) -> tuple[schema.ModelT, int]:
     """The uint8 model as signed int8 (see the module docstring); edits `model` in place.
 
     Returns the model and how many layers run in float32 because a weight does
-    not fit int8. Raises PosenetError for a model that is not uint8 throughout
-    (another type between layers, an op without the same int8 rules, weights
-    that are not quantized).
+    not fit int8. Raises PosenetError, leaving the model as it was, when the
+    model has no int8 form (int8_problem).
     """
-    if not is_uint8(model):
-        raise PosenetError("precision int8: the model's input is not uint8")
+    problem = int8_problem(model)
+    if problem is not None:
+        raise PosenetError(f"precision int8 needs a uint8 model throughout: {problem}")
     graph = model.subgraphs[0]
+    activations = {
+        index
+        for op in graph.operators
+        for index in (*op.outputs, *op.inputs)
+        if graph.tensors[index].type == _T.UINT8
+    }
     operators = []
     islands = 0
     for op in graph.operators:
-        name = op_name(model, op.opcodeIndex)
-        if name not in _SAME_RULES:
-            raise PosenetError(f"precision int8: no int8 re-encoding for the {name} op")
-        if name in _CONVS:
+        if op_name(model, op.opcodeIndex) in _CONVS:
             weights = graph.tensors[op.inputs[1]]
+            activations.discard(int(op.inputs[1]))
             signed = _signed(model, weights)
             if signed.min() < -128 or signed.max() > 127:
                 operators += _float_island(model, op, signed)
@@ -78,20 +111,16 @@ def as_int8(model: schema.ModelT) -> tuple[schema.ModelT, int]:
             weights.type = _T.INT8
         operators.append(op)
     graph.operators = operators
-    for tensor in graph.tensors:
-        if tensor.type == _T.UINT8:  # activations (weights were re-encoded above)
-            tensor.type = _T.INT8
-            tensor.quantization.zeroPoint = [int(z) - 128 for z in tensor.quantization.zeroPoint]
-        elif tensor.type not in (_T.INT8, _T.INT32, _T.FLOAT32):
-            raise PosenetError(f"precision int8: tensor {tensor.name!r} is not uint8")
+    for index in activations:
+        tensor = graph.tensors[index]
+        tensor.type = _T.INT8
+        tensor.quantization.zeroPoint = [int(z) - 128 for z in tensor.quantization.zeroPoint]
     return model, islands
 
 
 def _signed(model: schema.ModelT, tensor: schema.TensorT) -> np.ndarray:
     """q - zero_point of a uint8 weight tensor (per tensor or per channel), as int32."""
     quant = tensor.quantization
-    if tensor.type != _T.UINT8 or quant is None or quant.zeroPoint is None or not len(quant.scale):
-        raise PosenetError(f"precision int8: weights {tensor.name!r} are not uint8-quantized")
     raw = np.asarray(model.buffers[tensor.buffer].data, np.uint8).reshape(tensor.shape)
     return raw.astype(np.int32) - _per_axis(quant.zeroPoint, quant, raw.ndim).astype(np.int32)
 
