@@ -62,7 +62,7 @@ class CoralPipeline:
     """Coral's PoseEngine, minus drawing: PIL NEAREST resize, invoke with the decoder op."""
 
     def __init__(self, model: Path, decoder: Path) -> None:
-        self.model, self.decoder = model, load_delegate(str(decoder))
+        self.model, self.decoder = model, decoder
         self.interpreter = self.load()
         detail = self.interpreter.get_input_details()[0]
         self.input_index = detail["index"]
@@ -70,8 +70,11 @@ class CoralPipeline:
         self.outputs = [d["index"] for d in self.interpreter.get_output_details()]
 
     def load(self) -> Interpreter:
+        """As PoseEngine.__init__: the decoder's delegate, then the interpreter from the file
+        (LiteRT refuses this delegate on a model given as bytes)."""
+        delegate = load_delegate(str(self.decoder))
         interpreter = Interpreter(
-            model_path=str(self.model), experimental_delegates=[self.decoder], num_threads=1
+            model_path=str(self.model), experimental_delegates=[delegate], num_threads=1
         )
         interpreter.allocate_tensors()
         return interpreter
