@@ -2,8 +2,9 @@
 
 Latency: one decoded photo -> poses (`Estimator.estimate` on an array), median
 over the rounds. Throughput: a folder of JPEG files -> poses, images per second
-for the whole folder, one file after another as `posenet detect` does. The
-thread counts take turns round after round,
+for the whole folder through `Estimator.stream` (which reads the next files on a
+helper thread while the network runs), as `posenet detect` does. The thread
+counts take turns round after round,
 so a noisy neighbour slows them alike; compare the ratios.
 
     .venv/bin/python benchmarks/bench_threads.py [--folder DIR] [--rounds N] [--threads 1 2]
@@ -25,7 +26,8 @@ if (ASSETS / "models").is_dir():
 
 from posenet.bench import machine  # noqa: E402
 from posenet.estimator import Estimator  # noqa: E402
-from posenet.image import find_images, load_image  # noqa: E402
+from posenet.files import find_images  # noqa: E402
+from posenet.image import load_image  # noqa: E402
 
 DEFAULT_FOLDER = ASSETS / "dev" / "coco_train2017" / "images"
 DEFAULT_IMAGE = ASSETS / "images" / "test_couple.jpg"
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             throughput[n].append(len(paths) / _folder(estimator, paths))
     m = machine()
     first = args.threads[0]
-    print(f"{m.cpu} ({m.cores} cores), LiteRT {m.litert}; model {estimators[first].model.name}")
+    print(f"{m.cpu} ({m.cores} cores), LiteRT {m.litert}; model {estimators[first].model_name}")
     print(f"latency: {args.image.name} (decoded) -> poses; throughput: {len(paths)} files of")
     print(f"{args.folder} -> poses, {args.rounds} rounds, medians")
     print()
@@ -74,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
 def _folder(estimator: Estimator, paths: list[Path]) -> float:
     """Seconds to get the poses of every file."""
     start = time.perf_counter()
-    for path in paths:
-        estimator.estimate(path)
+    for _ in estimator.stream(paths):
+        pass
     return time.perf_counter() - start
 
 

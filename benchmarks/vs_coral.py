@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         found = (coral.poses(picture), len(ours.estimate(pixels).poses))
         times = _interleaved(cases, args.runs)
-        rows.append((name, ours.model.precision, found, times))
+        rows.append((name, ours.precision, found, times))
         print(f"{name}: done", file=sys.stderr)
     text = _markdown(rows, args, pixels.shape)
     print(text)
