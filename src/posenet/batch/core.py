@@ -19,7 +19,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import PosenetError
-from ..image import IMAGE_SUFFIXES, load_image
+from ..image import IMAGE_SUFFIXES, Decoded
 from ..keypoints import PART_NAMES
 
 if TYPE_CHECKING:
@@ -332,10 +332,10 @@ class PoseBatch:
         failed: dict[int, str] = {}
         decoded: list[int] = []  # positions of the images handed to the stream, in order
 
-        def images() -> Iterator[np.ndarray]:
+        def images() -> Iterator[Decoded]:
             for i, (source, data) in enumerate(zip(sources, batch.column("bytes"), strict=True)):
-                try:
-                    pixels = load_image(data.as_py())
+                try:  # as detect reads a file: a big JPEG decodes reduced (Estimator.read)
+                    pixels = self.estimator.read(data.as_py())
                 except Exception as exc:
                     failed[i] = _reason(exc, source)
                     continue
