@@ -315,6 +315,22 @@ def test_videos_give_the_rows_of_posenet_video(ray_session, tmp_path, capsys):
     assert meta["every"] == 3
 
 
+def test_uris_in_a_list(ray_session, dataset, detected, tmp_path, capsys):
+    """file:// URIs go through pyarrow's filesystems (as s3:// and gs:// would): the
+    rows keep the URI as their source, on Ray (whose reader drops the scheme) and here."""
+    photos = [dataset / "00" / "frisbee.jpg", dataset / "01" / "soccer.png"]
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(f"{p.as_uri()}\n" for p in photos))
+    for where in ("none", "auto"):
+        out = tmp_path / f"poses-{where}"
+        assert main(["batch", str(listing), "-o", str(out), "--ray", where]) == 0
+        images = as_detect_json(read_rows(out))
+        assert sorted(images) == sorted(p.as_uri() for p in photos)
+        for photo in photos:
+            assert images[photo.as_uri()]["poses"] == detected[photo.name]["poses"]
+    capsys.readouterr()
+
+
 def test_rerun_replaces_and_resume_needs_the_same_settings(dataset, tmp_path, capsys):
     out = tmp_path / "poses"
     photos = [str(dataset / "00" / name) for name in ("frisbee.jpg", "soccer.png")]
