@@ -1,5 +1,6 @@
 """Image loading: every common mode becomes uint8 RGB (deep grey by a documented rule, or
-refused), EXIF rotation is applied, Pillow's warnings stay off the terminal."""
+refused), EXIF rotation is applied, Pillow's warnings stay off the terminal, big JPEGs
+decode reduced and map back exactly."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import posenet
 from posenet.errors import PosenetError
 from posenet.image import (
     WIDE_MODE_RULE,
     as_rgb,
     find_images,
     fit,
+    fitted_size,
     load_image,
+    read_image,
     symmetric_padding,
 )
 
@@ -183,3 +187,102 @@ def test_corrupt_exif_is_read_quietly(photo, tmp_path, capsys, caplog):
             pixels = load_image(path)
     assert pixels.shape == (photo.height, photo.width, 3)
     assert any("Corrupt EXIF" in r.getMessage() for r in caplog.records)
+
+
+# --- reduced JPEG decoding (draft) ---------------------------------------------------
+
+
+def centroid(pixels: np.ndarray) -> np.ndarray:
+    """(x, y) centre of brightness of the red channel."""
+    weight = pixels[..., 0].astype(float)
+    ys, xs = np.indices(weight.shape)
+    return np.array([(weight * xs).sum(), (weight * ys).sum()]) / weight.sum()
+
+
+@pytest.fixture(scope="module")
+def probe() -> np.ndarray:
+    """1003x757 (not a multiple of 8 either way): two bright blocks on black."""
+    image = np.zeros((757, 1003, 3), np.uint8)
+    image[200:260, 611:700] = 255
+    image[500:540, 100:130] = 200
+    return image
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize(("keep", "reduction"), [((400, 300), 2), ((200, 150), 4), ((100, 90), 8)])
+def test_reduced_decoding_maps_back_onto_the_whole_image(
+    probe, tmp_path, orientation, keep, reduction
+):
+    """Decoded at 1/2, 1/4, 1/8 scale, under every EXIF orientation: the bright blocks'
+    centre, mapped back with the Decoded's scale and shift, lands within 0.25 px of where
+    the full decode puts it (partial last blocks included)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "probe.jpg"
+    Image.fromarray(probe).save(path, quality=95, exif=exif.tobytes())
+    full = read_image(path)
+    swapped = orientation >= 5
+
+    def needed(size: tuple[int, int]) -> tuple[int, int]:
+        assert size == full.size  # asked with the upright size
+        return keep[::-1] if swapped else keep
+
+    reduced = read_image(path, keep=needed)
+    assert reduced.scale == (reduction, reduction)
+    assert reduced.size == full.size == ((757, 1003) if swapped else (1003, 757))
+    assert reduced.pixels.shape[1] >= (keep[::-1] if swapped else keep)[0]
+    back = centroid(reduced.pixels) * reduced.scale + reduced.shift
+    assert np.abs(back - centroid(full.pixels)).max() <= 0.25
+
+
+def test_only_jpegs_at_least_twice_the_size_are_reduced(probe, tmp_path):
+    jpeg, png = tmp_path / "probe.jpg", tmp_path / "probe.png"
+    Image.fromarray(probe).save(jpeg, quality=95)
+    Image.fromarray(probe).save(png)
+    assert read_image(jpeg, keep=lambda size: (502, 300)).pixels.shape == (757, 1003, 3)
+    assert read_image(jpeg, keep=lambda size: (501, 300)).pixels.shape == (379, 502, 3)
+    assert read_image(png, keep=lambda size: (100, 100)).pixels.shape == (757, 1003, 3)
+    assert read_image(jpeg).scale == (1, 1)
+
+
+def test_estimator_reads_big_jpegs_reduced_and_maps_poses_to_the_whole_photo(couple_path):
+    """test_couple (1920x1278) fills 481x320 of the default 353x481 input: decoded at 1/2.
+    Same two people as from the full decode, in whole-photo pixels; draft=False decodes
+    in full and gives exactly the poses of the decoded array."""
+    estimator = posenet.Estimator(threads=1)
+    decoded = estimator.read(couple_path)
+    assert decoded.pixels.shape == (639, 960, 3) and decoded.size == (1920, 1278)
+    from_bytes = estimator.read(couple_path.read_bytes())  # an upload, say
+    assert np.array_equal(from_bytes.pixels, decoded.pixels)
+    assert (from_bytes.size, from_bytes.scale, from_bytes.shift) == (
+        decoded.size,
+        (2, 2),
+        (0.5, 0.5),
+    )
+    reduced = estimator.estimate(couple_path)
+    full = posenet.Estimator(threads=1, draft=False)
+    whole = full.estimate(couple_path)
+    assert (reduced.width, reduced.height) == (whole.width, whole.height) == (1920, 1278)
+    assert len(reduced.poses) == len(whole.poses) == 2
+    for a, b in zip(reduced.poses, whole.poses, strict=True):
+        assert np.median(np.linalg.norm(a.xy - b.xy, axis=1)) < 8  # photo px; 4 per input px
+    same = full.estimate(load_image(couple_path))
+    for a, b in zip(whole.poses, same.poses, strict=True):
+        np.testing.assert_array_equal(a.xy, b.xy)
+
+
+@pytest.mark.parametrize("how", ["pad", "symmetric", "stretch"])
+def test_fitted_size_is_what_fit_covers(how):
+    """The size the draft decision works from is the image's extent on the input."""
+    image = np.full((300, 500, 3), 255, np.uint8)
+    width, height = fitted_size((500, 300), (257, 353), how)
+    covered = fit(image, (257, 353), how, "nearest").pixels[..., 0] > 127
+    assert abs(covered.any(axis=0).sum() - width) <= 1
+    assert abs(covered.any(axis=1).sum() - height) <= 1
+
+
+def test_references_decode_in_full():
+    assert posenet.Estimator().draft
+    assert not posenet.Estimator(like="coral").draft
+    assert not posenet.Estimator(like="tfjs").draft
+    assert not posenet.Estimator(draft=False).draft

@@ -14,15 +14,19 @@ SRC = Path(posenet.__file__).resolve().parent
 #: The modules beside the package's own `__all__` that are public: each has an `__all__`
 #: and the README's Python section names it.
 PUBLIC_MODULES = (
+    "posenet.batch",
     "posenet.bench",
     "posenet.evaluate",
     "posenet.explain",
     "posenet.export",
     "posenet.files",
+    "posenet.fusion",
     "posenet.inspection",
     "posenet.render",
     "posenet.serve",
     "posenet.store",
+    "posenet.track",
+    "posenet.video",
 )
 
 

@@ -314,10 +314,11 @@ def test_page_upload_draws_two_skeletons_where_the_people_are(page, server):
         assert abs(box["x0"] - min(xs)) < 15 and abs(box["x1"] - max(xs)) < 15, (box, xs)
         assert abs(box["y0"] - min(ys)) < 15 and abs(box["y1"] - max(ys)) < 15, (box, ys)
 
-    # the threshold slider redraws without asking the server: 0.88 keeps the 0.89 pose only
+    # the threshold slider redraws without asking the server: 0.87 keeps the 0.88 pose only
+    # (the upload is decoded at half size, as detect reads the file: scores 0.88 and 0.85)
     answers = _answers(page)
     page.eval_on_selector(
-        "#threshold", "(s) => { s.value = '0.88'; s.dispatchEvent(new Event('input')); }"
+        "#threshold", "(s) => { s.value = '0.87'; s.dispatchEvent(new Event('input')); }"
     )
     assert page.get_attribute("#stats", "data-poses") == "1"
     found = _skeletons(page)["found"]

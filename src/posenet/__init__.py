@@ -8,8 +8,8 @@
 >>> for result in estimator.stream(frames): ...       # any iterable of images, in order
 
 `__all__` is the public API. Beside it, these modules are public, each with its own
-`__all__`: posenet.files, posenet.render, posenet.explain, posenet.bench,
-posenet.evaluate, posenet.inspection, posenet.export and posenet.store.
+`__all__`: posenet.batch, posenet.files, posenet.render, posenet.explain, posenet.bench,
+posenet.evaluate, posenet.fusion, posenet.inspection, posenet.export and posenet.store.
 
 The public names are imported on first use (PEP 562), so `import posenet.cli` costs
 milliseconds, not the 0.4 s of numpy, Pillow and numba: the command answers Ctrl-C
@@ -26,6 +26,7 @@ from .errors import PosenetError
 
 if TYPE_CHECKING:
     from .estimator import Estimator, EstimatorSettings, estimate
+    from .fusion import ACCURACY
     from .heads import Heads
     from .image import Fit, load_image
     from .poses import Keypoint, Pose
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 #: Public name -> the module defining it.
 _LAZY: dict[str, str] = {
+    "ACCURACY": ".fusion",
     "Estimator": ".estimator",
     "EstimatorSettings": ".estimator",
     "estimate": ".estimator",
@@ -48,6 +50,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "ACCURACY",
     "PRESETS",
     "Estimator",
     "EstimatorSettings",

@@ -30,6 +30,8 @@ class _Parser(argparse.ArgumentParser):
 #: Sub-commands, each a module of posenet.commands with register(subparsers).
 COMMANDS: tuple[str, ...] = (
     "detect",
+    "video",
+    "batch",
     "models",
     "eval",
     "bench",

@@ -33,12 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ._inputs import check_exists, read_json
 from .errors import PosenetError
-from .image import as_rgb, check_size
+from .image import check_size
 from .keypoints import COCO_NAMES, NUM_KEYPOINTS
 from .poses import Pose
 
@@ -277,20 +276,6 @@ def _image_problem(image: CocoImage, path: Path) -> str | None:
     return None
 
 
-def _stored_pixels(path: Path) -> np.ndarray:
-    """uint8[H, W, 3] of an image as stored: no EXIF orientation applied, since COCO's
-    keypoints refer to the stored pixels."""
-    try:
-        with Image.open(path) as image:
-            return as_rgb(image)
-    except PosenetError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise PosenetError(f"{path}: not an image file Pillow can read") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise PosenetError(f"{path}: damaged image ({exc})") from None
-
-
 def predict(
     estimator: Estimator,
     dataset: KeypointSet,
@@ -306,7 +291,9 @@ def predict(
     paths = image_paths(dataset, images_dir)
     results: list[dict[str, Any]] = []
     seconds: list[float] = []
-    found = estimator.stream(_stored_pixels(path) for path in paths)  # reads ahead
+    # read as stored (COCO's keypoints refer to the stored pixels, not the EXIF-rotated
+    # ones), ahead on the stream's helper thread, reduced where the estimator would
+    found = estimator.stream(estimator.read(path, exif=False) for path in paths)
     for done, (image, result) in enumerate(zip(dataset.images, found, strict=True), start=1):
         results += coco_results(result.poses, image.id, dataset.category_id)
         seconds.append(result.timings.total)

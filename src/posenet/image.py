@@ -18,6 +18,7 @@ import math
 import os
 import struct
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,9 +87,52 @@ class Fitted:
     fit: Fit
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """An image read from a file, perhaps at a reduced scale, and how to map it back.
+
+    pixels: uint8[h, w, 3] RGB, upright (EXIF rotation applied unless asked not to).
+    size: (width, height) of the whole image, upright.
+    scale, shift: (x, y) pairs; a position in `pixels` is at `xy * scale + shift` in
+        the whole image. (1, 1) and (0, 0) unless the file was decoded reduced.
+    """
+
+    pixels: np.ndarray
+    size: tuple[int, int]
+    scale: tuple[float, float] = (1.0, 1.0)
+    shift: tuple[float, float] = (0.0, 0.0)
+
+
+#: Given an image's upright (width, height), the (width, height) its pixels must keep.
+Keep = Callable[[tuple[int, int]], tuple[int, int]]
+
+#: Per EXIF orientation (2-8; 1 is upright), which upright axes (x, y) run against
+#: the stored ones; 5-8 also swap the axes.
+_FLIPS = {
+    2: (True, False),
+    3: (True, True),
+    4: (False, True),
+    5: (False, False),
+    6: (True, False),
+    7: (True, True),
+    8: (False, True),
+}
+
+
 def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode an image file, or an encoded image's bytes, into uint8[H, W, 3] RGB, upright
-    by its EXIF orientation.
+    """Decode an image file, or an encoded image's bytes, into uint8[H, W, 3] RGB, upright,
+    at full size (read_image)."""
+    return read_image(source, max_pixels=max_pixels).pixels
+
+
+def read_image(
+    source: str | Path | bytes,
+    *,
+    keep: Keep | None = None,
+    exif: bool = True,
+    max_pixels: int = MAX_PIXELS,
+) -> Decoded:
+    """Decode an image file, or an encoded image's bytes, reduced when much larger than needed.
 
     A file must be a regular file: a FIFO, a device or a folder is named as such, never
     waited on or read. The size is checked from the header before any pixel is
@@ -96,30 +140,34 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.n
     so a small file that would inflate to gigabytes never does. Warnings Pillow raises
     about data it could still read (a corrupt EXIF block) go to the debug log, not the
     user's terminal.
+    keep: maps the image's upright (width, height) to the size its pixels must
+        keep (e.g. what it fills on the network input). A JPEG at least twice that
+        on both sides is decoded at 1/2, 1/4 or 1/8 scale, the smallest that still
+        covers it: libjpeg's DCT scaling (PIL's draft mode) skips much of the
+        decoding work, and averages pixels rather than dropping them. Other
+        formats, and None, decode at full size.
+    exif: apply the EXIF orientation (phone photos store their rotation there;
+        people lying on their side because of it are a PoseNet user complaint).
     """
     if isinstance(source, bytes):
         if not source:
             raise PosenetError("image is empty (0 bytes)")
-        return _decode(io.BytesIO(source), "image", max_pixels)
+        return _open(io.BytesIO(source), "image", keep, exif, max_pixels)
     path = Path(source)
     with open_input(path, "image") as f:
         if os.fstat(f.fileno()).st_size == 0:
             raise PosenetError(f"{path}: is empty (0 bytes)")
-        return _decode(f, str(path), max_pixels)
+        return _open(f, str(path), keep, exif, max_pixels)
 
 
-def _decode(file, name: str, max_pixels: int) -> np.ndarray:
+def _open(file, name: str, keep: Keep | None, exif: bool, max_pixels: int) -> Decoded:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with Image.open(file) as image:
                 check_size(image.size, name, max_pixels)
-                # phone photos store their rotation in EXIF; people lying on their
-                # side because of it are a PoseNet user complaint
-                exif = image.getexif()
-                upright = ImageOps.exif_transpose(image) if 0x0112 in exif else image
-                upright.load()
-                pixels = as_rgb(upright, name)
+                orientation = image.getexif().get(0x0112, 1) if exif else 1
+                decoded = _decode(image, orientation if orientation in _FLIPS else 1, keep, name)
         except PosenetError:
             raise
         except UnidentifiedImageError:
@@ -130,12 +178,43 @@ def _decode(file, name: str, max_pixels: int) -> np.ndarray:
             raise PosenetError(f"{name}: damaged image ({_first_line(exc)})") from None
     for warning in caught:
         log.debug("%s: %s", name, warning.message)
-    return pixels
+    return decoded
 
 
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def _decode(image: Image.Image, orientation: int, keep: Keep | None, name: str) -> Decoded:
+    swap = orientation >= 5
+    stored = image.size
+    upright = stored[::-1] if swap else stored
+    reduction = 1
+    if keep is not None and image.format == "JPEG":
+        need = keep(upright)
+        need = need[::-1] if swap else need
+        if stored[0] >= 2 * need[0] and stored[1] >= 2 * need[1]:
+            drafted = image.draft("RGB", (max(1, need[0]), max(1, need[1])))
+            if drafted is not None:
+                reduction = round(stored[0] / drafted[1][2])
+    if orientation != 1:
+        image = ImageOps.exif_transpose(image)
+    pixels = as_rgb(image, name)
+    if reduction == 1:
+        return Decoded(pixels, upright)
+    # A reduced pixel averages a reduction x reduction block: its centre lies
+    # (reduction - 1) / 2 past the block's first pixel. Where the upright axis runs
+    # against the stored one, the blocks start at the far end, which a partial last
+    # block shifts by width - reduced width * reduction.
+    reduced = (pixels.shape[1], pixels.shape[0])
+    flips = _FLIPS.get(orientation, (False, False))
+    centre = (reduction - 1) / 2
+    shift = tuple(
+        centre + (full - part * reduction if flip else 0)
+        for full, part, flip in zip(upright, reduced, flips, strict=True)
+    )
+    return Decoded(pixels, upright, (float(reduction), float(reduction)), shift)
 
 
 class ImageTooLarge(PosenetError):
@@ -228,11 +307,23 @@ def fit(
         pixels = _resize(image, (in_h, in_w), (top, left), resample, dtype)
         frame = (h + 2 * top, w + 2 * left)
         return Fitted(pixels, _fit(how, resample, frame, (top, left), (in_h, in_w)))
-    ratio = min(in_w / w, in_h / h)
-    new_w, new_h = max(1, round(w * ratio)), max(1, round(h * ratio))
+    new_w, new_h = fitted_size((w, h), input_size, how)
     canvas = np.zeros((in_h, in_w, 3), dtype)
     canvas[:new_h, :new_w] = _resize(image, (new_h, new_w), (0, 0), resample, dtype)
     return Fitted(canvas, _fit(how, resample, (h, w), (0, 0), (new_h, new_w)))
+
+
+def fitted_size(size: tuple[int, int], input_size: tuple[int, int], how: str) -> tuple[int, int]:
+    """(width, height) that an image of `size` (width, height) fills on an input of
+    `input_size` (height, width) with fit `how` (FITS)."""
+    (w, h), (in_h, in_w) = size, input_size
+    if how == "stretch":
+        return in_w, in_h
+    if how == "symmetric":
+        top, left = symmetric_padding((h, w), input_size)
+        return max(1, round(w * in_w / (w + 2 * left))), max(1, round(h * in_h / (h + 2 * top)))
+    ratio = min(in_w / w, in_h / h)
+    return max(1, round(w * ratio)), max(1, round(h * ratio))
 
 
 def symmetric_padding(size: tuple[int, int], input_size: tuple[int, int]) -> tuple[int, int]:

@@ -81,3 +81,36 @@ SKELETON_NAMES: tuple[tuple[str, str], ...] = (
     ("leftHip", "rightHip"),
 )
 SKELETON: tuple[tuple[int, int], ...] = tuple((PART_IDS[a], PART_IDS[b]) for a, b in SKELETON_NAMES)
+
+#: (left, right) id pairs: the keypoints a left/right mix-up exchanges.
+LEFT_RIGHT_PAIRS: tuple[tuple[int, int], ...] = tuple(
+    (i, PART_IDS["right" + name[len("left") :]])
+    for i, name in enumerate(PART_NAMES)
+    if name.startswith("left")
+)
+
+#: COCO's per-keypoint OKS sigmas (same order), the spread of human annotators' clicks
+#: relative to the person's size: wide for hips, narrow for eyes. TF.js pose-detection's
+#: keypoint tracker uses them as its default `keypointFalloff`.
+COCO_SIGMAS: np.ndarray = np.array(
+    [
+        *(0.026, 0.025, 0.025, 0.035, 0.035),  # nose, eyes, ears
+        *(0.079, 0.079, 0.072, 0.072, 0.062, 0.062),  # shoulders, elbows, wrists
+        *(0.107, 0.107, 0.087, 0.087, 0.089, 0.089),  # hips, knees, ankles
+    ],
+    dtype=np.float32,
+)
+COCO_SIGMAS.flags.writeable = False
+
+#: Mirror image of each keypoint (left <-> right), for horizontal flips.
+FLIP_PERMUTATION: tuple[int, ...] = tuple(
+    PART_IDS[name.replace("left", "@").replace("right", "left").replace("@", "right")]
+    for name in PART_NAMES
+)
+
+#: Mirror image of each pose-chain edge: edge e joins the mirrors of its parent and
+#: child, in the same direction (the chain is left/right symmetric), so a flip
+#: permutes displacement channels without exchanging fwd and bwd.
+EDGE_FLIP_PERMUTATION: tuple[int, ...] = tuple(
+    POSE_CHAIN.index((FLIP_PERMUTATION[a], FLIP_PERMUTATION[b])) for a, b in POSE_CHAIN
+)

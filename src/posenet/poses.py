@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,8 +71,15 @@ class Pose:
         xy[:, 0] = width - 1 - xy[:, 0]
         return Pose(xy, self.scores, self.score)
 
-    def to_dict(self, digits: int = 2) -> dict[str, Any]:
-        """JSON-ready dict: score and 17 named keypoints with x, y, score."""
+    def to_dict(
+        self, digits: int = 2, min_scores: float | Sequence[float] | None = None
+    ) -> dict[str, Any]:
+        """JSON-ready dict: score and the named keypoints with x, y, score: all 17, or
+        those scoring at least `min_scores` (one number, or one per keypoint)."""
+        keypoints = self.keypoints
+        if min_scores is not None:
+            floor = np.broadcast_to(np.asarray(min_scores, np.float32), self.scores.shape)
+            keypoints = [k for k, keep in zip(keypoints, self.scores >= floor, strict=True) if keep]
         return {
             "score": round(self.score, 4),
             "keypoints": [
@@ -81,7 +89,7 @@ class Pose:
                     "y": round(k.y, digits),
                     "score": round(k.score, 4),
                 }
-                for k in self.keypoints
+                for k in keypoints
             ],
         }
 

@@ -32,6 +32,10 @@ class Preset:
     input_type: "float" feeds a float model the resampled pixels as they are;
         "uint8" rounds them first (see posenet.runtime.INPUT_TYPES).
     decoder: a name from posenet.decode.DECODERS, with its default options.
+    precision: what runs (posenet.model.PRECISIONS): the references run a model's
+        own arithmetic; this project's default runs Coral's uint8 models in int8.
+    draft: big JPEG files decoded reduced (posenet.image.read_image); the references
+        decode them in full.
     sort: poses sorted by score (else in the decoder's own order).
     clip: positions clipped into the image (else where the decoder put them).
     """
@@ -43,6 +47,8 @@ class Preset:
     resample: str
     input_type: str
     decoder: str
+    precision: str
+    draft: bool
     sort: bool
     clip: bool
 
@@ -60,6 +66,8 @@ PRESETS: dict[str, Preset] = {
             resample="bilinear",
             input_type="float",
             decoder=DEFAULT_DECODER,
+            precision="auto",
+            draft=True,
             sort=True,
             clip=True,
         ),
@@ -73,18 +81,23 @@ PRESETS: dict[str, Preset] = {
             resample="bilinear",
             input_type="float",
             decoder="tfjs",
+            precision="original",
+            draft=False,
             sort=False,
             clip=False,
         ),
         Preset(
             name="coral",
             reproduces="Coral's project-posenet: the image stretched with PIL's nearest "
-            "resize, uint8 pixels, PosenetDecoderOp with the model's options",
+            "resize, uint8 pixels, the file's uint8 arithmetic, PosenetDecoderOp with the "
+            "model's options",
             model=None,
             fit="stretch",
             resample="nearest",
             input_type="uint8",
             decoder="coral",
+            precision="original",
+            draft=False,
             sort=False,
             clip=False,
         ),
@@ -93,7 +106,15 @@ PRESETS: dict[str, Preset] = {
 DEFAULT_PRESET: str = next(iter(PRESETS))
 
 #: The settings a preset fills in, each an EstimatorSettings field of the same name.
-SETTINGS: tuple[str, ...] = ("model", "fit", "resample", "input_type", "decoder")
+SETTINGS: tuple[str, ...] = (
+    "model",
+    "fit",
+    "resample",
+    "input_type",
+    "decoder",
+    "precision",
+    "draft",
+)
 
 
 def preset(name: str | None) -> Preset:
@@ -105,8 +126,8 @@ def preset(name: str | None) -> Preset:
 
 
 def resolve(like: str | None, **given: Any) -> dict[str, Any]:
-    """The settings `given` (model, fit, resample, input_type, decoder), each None
-    replaced by the value of preset `like`."""
+    """The settings `given` (SETTINGS: model, fit, resample, input_type, decoder,
+    precision, draft), each None replaced by the value of preset `like`."""
     row = preset(like)
     unknown = set(given) - set(SETTINGS)
     if unknown:

@@ -45,15 +45,20 @@ class Result:
 
     poses: in original-image pixels (mirrored when the estimator flips); by default
         clipped into the image and highest score first, with a preset such as
-        like="tfjs" where and in the order its reference returns them.
+        like="tfjs" where and in the order its reference returns them (fused
+        runs, posenet.fusion, always rank by score).
     input_poses: the same poses in the same order, in network-input pixels, before
         mapping back (clipped into the input when poses are clipped; never
         mirrored): what the network saw.
     width, height: the original image's size.
     model, decoder: their names.
-    input_size: (height, width) of the network input used for this image.
+    input_size: (height, width) of the network input used for this image (with
+        several scales, the largest, onto which the heads were fused).
     fit: how the image was fitted to the input (and the map back).
     timings: where the time went.
+    keypoint_threshold: the estimator's 17 keypoint thresholds, or None: keypoints
+        below theirs are left out of `to_dict` (and of drawings that pass them to
+        posenet.render); `poses` keep all 17 positions and scores.
     input, heads, image: only with `keep=True`: the fitted network input
         uint8[h, w, 3], the network's Heads, and the decoded image uint8[H, W, 3].
     """
@@ -67,6 +72,7 @@ class Result:
     input_size: tuple[int, int]
     fit: Fit
     timings: Timings
+    keypoint_threshold: tuple[float, ...] | None = None
     input: np.ndarray | None = field(default=None, repr=False)
     heads: Heads | None = field(default=None, repr=False)
     image: np.ndarray | None = field(default=None, repr=False)
@@ -78,5 +84,5 @@ class Result:
             "width": self.width,
             "height": self.height,
             "model": self.model,
-            "poses": [pose.to_dict() for pose in self.poses],
+            "poses": [pose.to_dict(min_scores=self.keypoint_threshold) for pose in self.poses],
         }

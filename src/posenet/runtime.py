@@ -129,11 +129,13 @@ class Runtime:
         return np.dtype(np.float32 if float_input else np.uint8)
 
     def _takes_pixels(self) -> bool:
-        """True for a uint8 input quantized as scale 1/128, zero point 128 (the Coral
-        models): its quantized values are the pixels themselves."""
+        """True for an input quantized as scale 1/128 with zero point 128 in uint8 (the
+        Coral models) or 0 in int8 (their int8 form, tflite.int8): its quantized values
+        are the pixels themselves (minus 128 in int8)."""
         scale, zero = self._input_quant
-        uint8 = np.dtype(self._input_dtype) == np.uint8
-        return uint8 and math.isclose(scale, 1 / 128) and zero == 128
+        dtype = np.dtype(self._input_dtype)
+        pixels = (dtype == np.uint8 and zero == 128) or (dtype == np.int8 and zero == 0)
+        return pixels and math.isclose(scale, 1 / 128)
 
     def _input_converter(self):
         """How pixels (uint8, or float32 values in [0, 255]) become this model's input tensor.
@@ -141,13 +143,16 @@ class Runtime:
         Float models take x / 127.5 - 1, computed as TF.js does (a float32 division,
         then a subtraction). Quantized models get the same real values quantized with
         the input's own scale and zero point; for the Coral models (scale 1/128, zero
-        point 128) that is the pixels themselves, float pixels rounded half up.
+        point 128) that is the pixels themselves, float pixels rounded half up, and for
+        their int8 form (zero point 0) the same minus 128.
         """
         dtype = np.dtype(self._input_dtype)
         if dtype == np.float32:
             return lambda image: (
                 image.astype(np.float32, copy=False) / np.float32(127.5) - np.float32(1)
             )
+        if self._takes_pixels() and dtype == np.int8:
+            return lambda image: (_rounded_pixels(image) ^ np.uint8(0x80)).view(np.int8)
         if self._takes_pixels():
             return _rounded_pixels
         scale, zero = self._input_quant

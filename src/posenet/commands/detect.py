@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import PRESETS, Estimator, EstimatorSettings, PosenetError, Result
+from .. import ACCURACY, PRESETS, Estimator, EstimatorSettings, PosenetError, Result
 from ..files import Inputs, check_output, find_images, save_image, write_atomic
 from ..store import DEFAULT_MODEL
 
@@ -98,6 +98,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         f"default: the preset's ({PRESET.input_type})",
     )
     parser.add_argument(
+        "--precision",
+        choices=CHOICES["precision"],
+        help="what runs: auto (a uint8 model such as Coral's as the same integer network in "
+        "int8, about twice as fast), original (the file's own arithmetic), int8 (that form "
+        f"or an error) or float (a float32 rebuild); default: the preset's ({PRESET.precision})",
+    )
+    parser.add_argument(
         "--max-poses", type=int, metavar="N", help="most poses per image (max_detections)"
     )
     parser.add_argument(
@@ -119,6 +126,58 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--flip", action="store_true", help="mirror results as TF.js's flipHorizontal (selfies)"
+    )
+    accuracy = parser.add_argument_group(
+        "accuracy", "more people found, placed more precisely, for more time (posenet.fusion)"
+    )
+    accuracy.add_argument(
+        "--accuracy",
+        choices=CHOICES["accuracy"],
+        help="a preset: "
+        + "; ".join(f"{row.name}: {row.summary}" for row in ACCURACY.values())
+        + ". Flags given explicitly win over the preset's",
+    )
+    accuracy.add_argument(
+        "--scales",
+        metavar="S[,S...]",
+        help="run the network at these multiples of the input size and fuse the heads, "
+        "e.g. 0.67,1,1.33",
+    )
+    accuracy.add_argument(
+        "--flip-test",
+        action=argparse.BooleanOptionalAction,
+        help="also run every input mirrored and average the heads (twice the time)",
+    )
+    accuracy.add_argument(
+        "--tiles",
+        action=argparse.BooleanOptionalAction,
+        help="also run photos much larger than the input in overlapping tiles at native "
+        "resolution (small people)",
+    )
+    accuracy.add_argument(
+        "--rescore",
+        choices=CHOICES["rescore"],
+        help="pose score: decoder (the decoder's) or size (weighed by the pose's size in "
+        "the image)",
+    )
+    accuracy.add_argument(
+        "--pose-threshold",
+        type=float,
+        metavar="S",
+        help="drop poses scoring below S after rescoring",
+    )
+    accuracy.add_argument(
+        "--keypoint-threshold",
+        metavar="S|NAME=S,...",
+        help="leave keypoints scoring below S out of the JSON and the drawings: one score "
+        "for all, and/or NAME=S per keypoint (e.g. 0.3,leftWrist=0.5)",
+    )
+    parser.add_argument(
+        "--full-decode",
+        action="store_true",
+        help="decode JPEGs at full size (this project's preset decodes one at 1/2, 1/4 or "
+        "1/8 scale when at least twice the size it fills on the input: faster, poses mapped "
+        "onto the whole photo; the references decode in full)",
     )
     parser.add_argument(
         "--threads",
@@ -156,6 +215,15 @@ def settings_from_args(args: argparse.Namespace) -> EstimatorSettings:
         input_type=args.input_type,
         flip_horizontal=args.flip,
         threads=args.threads,
+        precision=args.precision,
+        draft=False if args.full_decode else None,
+        accuracy=args.accuracy,
+        scales=args.scales,
+        flip_test=args.flip_test,
+        tiles=args.tiles,
+        rescore=args.rescore,
+        pose_threshold=args.pose_threshold,
+        keypoint_threshold=args.keypoint_threshold,
     )
 
 
@@ -242,7 +310,10 @@ def _summary(path: Path, result: Result) -> str:
 def _draw(result: Result, target: Path) -> None:
     from ..render import draw_poses
 
-    save_image(draw_poses(result.image, result.poses), target)
+    if result.keypoint_threshold is None:
+        save_image(draw_poses(result.image, result.poses), target)
+    else:
+        save_image(draw_poses(result.image, result.poses, result.keypoint_threshold), target)
 
 
 def _plan_drawings(draw: str | None, images: list[Path], inputs: Inputs) -> dict[Path, Path]:

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     metrics = evaluate.score(dataset, predictions.results)
 
     if estimator.input_size is None:
-        size = f"auto (long side {estimator.settings.long_side})"
+        size = f"auto (long side {estimator.long_side})"
     else:
         size = "{}x{}".format(*estimator.input_size)
     per_image = statistics.median(predictions.seconds) * 1000
@@ -63,8 +63,23 @@ def run(args: argparse.Namespace) -> int:
         f"fit {estimator.fit}/{estimator.resample}, input {estimator.input_type}, "
         f"like {estimator.preset.name}; median {per_image:.1f} ms per image"
     )
+    if estimator.accuracy is not None or not estimator.plan.plain:
+        print(
+            f"accuracy {estimator.accuracy.name if estimator.accuracy else '-'}: {_plan(estimator)}"
+        )
     if args.results:
         print(f"results: {args.results}")
     print()
     print(evaluate.format_table(metrics))
     return 0
+
+
+def _plan(estimator) -> str:
+    """The fusion plan in words: scales, flip test, tiles, rescoring, pose threshold."""
+    plan = estimator.plan
+    scales = ", ".join(f"{s:g}" for s in plan.scales)
+    return (
+        f"scales {scales}, flip test {'on' if plan.flip else 'off'}, tiles "
+        f"{'on' if plan.tiles else 'off'}, rescore {plan.rescore}, pose threshold "
+        f"{plan.pose_threshold:g}"
+    )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..decode import DECODERS
 from ..errors import PosenetError
 from ..estimator import Estimator, EstimatorSettings
-from ..image import ImageTooLarge, load_image
+from ..image import ImageTooLarge
 from ..sizes import resolve_size
 from .config import ServeConfig
 from .errors import ServiceError
@@ -189,7 +189,8 @@ class Service:
         estimator = self._estimator(settings)
         started = time.perf_counter()
         try:
-            pixels = load_image(data, max_pixels=self.config.max_pixels)
+            # as the CLI reads a file: a big JPEG decodes reduced (Estimator.read)
+            pixels = estimator.read(data, max_pixels=self.config.max_pixels)
         except ImageTooLarge as exc:
             raise ServiceError(413, str(exc)) from None
         except PosenetError as exc:

@@ -7,6 +7,7 @@ Coral's `PosenetDecoderOp` off so that its three inputs become the outputs.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,10 +126,12 @@ def cut_posenet_decoder(model: schema.ModelT) -> tuple[schema.ModelT, dict[str, 
         raise PosenetError(f"model uses custom op(s) LiteRT cannot run: {', '.join(others)}")
     if not decoder:
         return model, {}
-    cut = schema.ModelT.InitFromPackedBuf(write_model(model), 0)
-    graph = cut.subgraphs[0]
     op = decoder[0]
+    # Shallow copies: only the main subgraph's operator and output lists change.
+    graph = copy.copy(model.subgraphs[0])
     graph.operators = [o for i, o in enumerate(graph.operators) if i != op.index]
     graph.outputs = list(op.inputs)
+    cut = copy.copy(model)
+    cut.subgraphs = [graph, *model.subgraphs[1:]]
     options = {k: v for k, v in op.options.items() if not k.startswith("_")}
     return cut, options
