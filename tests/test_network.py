@@ -148,6 +148,7 @@ def test_layer_properties():
         (dict(weights=np.zeros((3, 3, 8), np.float32)), "4-D"),
         (dict(weights=np.full((3, 3, 8, 1), np.nan, np.float32)), "NaN"),
         (dict(weights=np.zeros((3, 3, 8, 1), np.float32)), "all zero"),
+        (dict(weights=np.full((3, 3, 8, 1), 3e38, np.float32)), "weights reach 3e"),
     ],
 )
 def test_layer_validation(change, message):

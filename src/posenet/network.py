@@ -37,6 +37,7 @@ __all__ = [
     "HEAD_TENSOR_NAMES",
     "LAYER_KINDS",
     "MAX_DILATION",
+    "MAX_WEIGHT",
     "MOBILENET_V1_LAYERS",
     "OUTPUT_STRIDES",
     "RETARGET_GEOMETRIES",
@@ -55,6 +56,10 @@ OUTPUT_STRIDES: tuple[int, ...] = (8, 16, 32)
 #: Largest dilation: at the largest input (4097) and stride 8 the grid is 513 cells, so a
 #: 3x3 kernel dilated by more than 512 sees nothing but padding beside its centre.
 MAX_DILATION = 512
+
+#: Largest weight or bias magnitude accepted: the published PoseNets reach 224, so a
+#: million is damage (a flipped exponent bit gives 1e38), not training.
+MAX_WEIGHT = 1e6
 
 #: Layer kinds; "head" is a 1x1 conv without activation on the last body layer.
 LAYER_KINDS: tuple[str, ...] = ("conv", "depthwise", "pointwise", "head")
@@ -157,6 +162,9 @@ class Layer:
             )
         if not (np.isfinite(self.weights).all() and np.isfinite(self.bias).all()):
             raise PosenetError(f"{where}: weights contain NaN or Inf")
+        peak = max(np.abs(self.weights).max(initial=0), np.abs(self.bias).max(initial=0))
+        if peak > MAX_WEIGHT:
+            raise PosenetError(f"{where}: weights reach {peak:.3g}, beyond {MAX_WEIGHT:.0e}")
         if not self.weights.any():
             raise PosenetError(f"{where}: weights are all zero")
         for field, value, allowed in (
