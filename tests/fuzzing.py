@@ -10,9 +10,10 @@ Each case runs `posenet detect` (and, for models, `posenet inspect`) in a child
 process with a time limit and RLIMIT_AS, and the outcome is held to the
 invariants of issue #13: no signal, no hang, exit 0 or 2, at most one line on
 stderr (exactly one, "posenet: error: ...", on exit 2), inputs unchanged. The
-child is forked from a process that has imported posenet and compiled its
-kernels once, then calls `posenet.cli.main` as the `posenet` script would:
-a few milliseconds per case instead of a second of start-up. `run_cli` starts
+child is forked from a process that has imported posenet (after warming numba's
+disk cache with the real commands), then calls `posenet.cli.main` as the
+`posenet` script would: a fraction of a second per case instead of a second of
+start-up. `run_cli` starts
 a real `python -m posenet.cli` instead, for the cases that need one.
 
 `tests/test_fuzz.py` runs a small seeded sample in CI; `scripts/fuzz` runs
@@ -113,32 +114,26 @@ _DEFAULT_WARNING_FILTERS = (
 )
 
 
-def prepare_parent() -> None:
-    """Import what every case needs once, before forking (never a LiteRT interpreter:
+def prepare_parent(env: dict[str, str]) -> None:
+    """Make every case start warm: run the real commands once on the unmutated models in
+    child processes, so that numba's disk cache holds every kernel a case can reach and
+    no case compiles one (or prints the one-time notice that it is compiling); then
+    import what every case needs, once, before forking (never a LiteRT interpreter:
     its threads must not be forked)."""
+    for model in ("coral-075-353x481", "tfjs-075", "pb-050"):
+        with tempfile.TemporaryDirectory() as out:
+            for argv in (
+                ["detect", str(PHOTO), "--model", model, "--json", "-"],
+                ["explain", str(PHOTO), "--model", model, "--out", out],
+            ):
+                outcome = run_forked(argv, env)
+                if outcome.returncode != 0:
+                    raise RuntimeError(f"warming up failed: {' '.join(argv)}\n{outcome.stderr}")
     import posenet.cli
     import posenet.commands.detect
     import posenet.commands.inspect
     import posenet.estimator
     import posenet.inspection  # noqa: F401
-    from posenet.decode import DECODERS
-    from posenet.heads import Heads
-    from posenet.image import fit
-
-    tiny = np.zeros((2, 2, 3), np.uint8)
-    fit(tiny, (3, 3))
-    tiny.flags.writeable = False
-    fit(tiny, (3, 3))
-    blank = Heads(
-        heatmap=np.full((3, 3, 17), -30, np.float32),
-        offsets=np.zeros((3, 3, 34), np.float32),
-        displacements_fwd=np.zeros((3, 3, 32), np.float32),
-        displacements_bwd=np.zeros((3, 3, 32), np.float32),
-        output_stride=16,
-        input_size=(33, 33),
-    )
-    for decoder in DECODERS.values():
-        decoder.function(blank)
 
 
 def run_forked(
@@ -1337,11 +1332,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT)
     parser.add_argument("--verbose", action="store_true", help="print every case")
     args = parser.parse_args(argv)
-    prepare_parent()
     rows = []
     failures = []
     with tempfile.TemporaryDirectory(prefix="fuzz-home-") as home:
         env = fuzz_env(Path(home))
+        prepare_parent(env)
         for fmt in args.format or FORMATS:
             counts = dict.fromkeys(COLUMNS, 0)
             counts["max RSS MB"] = 0.0
