@@ -107,6 +107,10 @@ DAMAGE: dict[str, tuple[Callable[[schema.ModelT], None], str]] = {
         lambda m: setattr(m.subgraphs[0].tensors[42].quantization, "scale", np.array([np.nan])),
         "quantization scale outside",
     ),
+    "zero points without a scale": (
+        lambda m: setattr(m.subgraphs[0].tensors[9].quantization, "scale", np.zeros(0, np.float32)),
+        "has 1 quantization zero points but no scale",
+    ),
     "zero point outside uint8": (
         lambda m: setattr(m.subgraphs[0].tensors[42].quantization, "zeroPoint", np.array([300])),
         "zero point outside UINT8's range",

@@ -478,8 +478,11 @@ class _Checker:
 
 def _quantization_problem(tensor: schema.TensorT, shape: list[int]) -> str | None:
     q = tensor.quantization
-    if q is None or q.scale is None or len(q.scale) == 0:
+    if q is None:
         return None
+    if q.scale is None or len(q.scale) == 0:
+        zero_points = 0 if q.zeroPoint is None else len(q.zeroPoint)
+        return f"has {zero_points} quantization zero points but no scale" if zero_points else None
     scale = np.asarray(q.scale, dtype=np.float64)
     zero = np.asarray(q.zeroPoint if q.zeroPoint is not None else [], dtype=np.float64)
     low, high = SCALE_RANGE
