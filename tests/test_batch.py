@@ -385,7 +385,7 @@ def test_lists_globs_and_missing_files(dataset, tmp_path, capsys):
             ["{tmp}/notes.md", "-o", "{tmp}/out"],
             "not an image, a video, a folder, a glob or a list",
         ),
-        (["{photo}", "-o", "{tmp}/out", "--workers", "0"], "not a positive number"),
+        (["{photo}", "-o", "{tmp}/out", "--workers", "0"], "not a whole number >= 1"),
         (["{photo}", "-o", "{tmp}/out", "--model", "no-such-model"], "no-such-model"),
     ],
 )

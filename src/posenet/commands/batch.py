@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from .. import PosenetError
-from .detect import add_model_options, estimator_from_args
+from .detect import add_model_options, estimator_from_args, positive_int
 
 RAY_MODES = "auto|local|none|ADDRESS"
 MISSING_RAY = "--ray {mode} needs Ray: pip install 'posenet-toolkit[batch]'"
@@ -37,11 +37,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "or a cluster address (HOST:6379, ray://HOST:10001)",
     )
     batch.add_argument(
-        "--workers", type=_positive, metavar="N", help="estimator actors (default: one per CPU)"
+        "--workers", type=positive_int, metavar="N", help="estimator actors (default: one per CPU)"
     )
     batch.add_argument(
         "--every",
-        type=_positive,
+        type=positive_int,
         default=1,
         metavar="K",
         help="videos: estimate every Kth frame (default 1: every frame)",
@@ -51,16 +51,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     add_model_options(batch)
     batch.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

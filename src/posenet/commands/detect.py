@@ -241,6 +241,17 @@ def estimator_from_args(args: argparse.Namespace) -> Estimator:
     return estimator
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (counts such as --every, --workers, --max-frames)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
 def _threads(text: str) -> int:
     try:
         value = int(text)

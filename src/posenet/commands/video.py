@@ -13,7 +13,7 @@ from .. import EstimatorSettings, PosenetError
 from ..files import Inputs, check_output, same_file
 from ..track import TrackerSettings
 from ..video import VIDEO_FORMATS, VideoOutput, estimate_video, open_camera, open_video
-from .detect import add_model_options, estimator_from_args
+from .detect import add_model_options, estimator_from_args, positive_int
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -42,12 +42,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     video.add_argument("--end", type=_seconds, metavar="TIME", help="stop before TIME")
     video.add_argument(
         "--every",
-        type=_positive,
+        type=positive_int,
         default=1,
         metavar="K",
         help="run on every Kth frame (the drawn video plays at fps / K)",
     )
-    video.add_argument("--max-frames", type=_positive, metavar="N", help="stop after N frames")
+    video.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
     video.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per frame (- for stdout)")
     video.add_argument("--out", metavar="FILE", help="drawn video (.mp4, .m4v, .mov or .mkv)")
     video.add_argument("--no-track", action="store_true", help="no track IDs, no smoothing")
@@ -264,13 +264,3 @@ def _seconds(text: str) -> float:
     for part in parts:
         total = total * 60 + part
     return total
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
-    return value
