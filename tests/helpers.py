@@ -74,3 +74,17 @@ def png_bomb(path: Path, width: int, height: int) -> Path:
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
     path.write_bytes(png + chunk(b"IEND", b""))
     return path
+
+
+#: Headless Debian chromium as root on a machine with a closed network: without the
+#: background-networking flags it keeps trying (and failing) to reach Google's hosts.
+BROWSER_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

@@ -34,6 +34,7 @@ from posenet.sizes import SIZE_FORMS
 from posenet.tflite.build import build_tflite
 
 from .conftest import CORAL, MODELS, coral_model
+from .helpers import BROWSER_FLAGS
 
 POSENET_JSON = MODELS / "tfjs" / "posenet-mobilenet-float-075" / "posenet.json"
 EDGETPU = CORAL / "posenet_mobilenet_v1_075_353_481_quant_decoder_edgetpu.tflite"
@@ -687,18 +688,6 @@ def test_text_and_html_agree_on_the_numbers() -> None:
 
 # --- a real browser ------------------------------------------------------------------------
 
-BROWSER_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
-
 
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -708,7 +697,14 @@ def chromium() -> str:
 
 def browse(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [chromium(), *BROWSER_FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
+        [
+            chromium(),
+            *BROWSER_FLAGS,
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            *args,
+            page.as_uri(),
+        ],
         capture_output=True,
         text=True,
         timeout=180,

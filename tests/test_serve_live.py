@@ -25,21 +25,11 @@ from PIL import Image
 from posenet.render import PALETTE
 
 from .conftest import IMAGES, MODELS
-from .helpers import png_bomb
+from .helpers import BROWSER_FLAGS, png_bomb
 from .serving import Server, hammer
 
 COUPLE = IMAGES / "test_couple.jpg"
 MAIN, SECOND = "coral-075-353x481", "coral-075-481x641"
-BROWSER_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
